@@ -1,0 +1,1 @@
+"""newsbot's edges: the command line, the terminal chat and the Telegram bot."""

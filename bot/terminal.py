@@ -1,0 +1,49 @@
+"""Plain-text rendering of answers and build reports for the terminal."""
+
+from __future__ import annotations
+
+import textwrap
+
+from index.build import BuildReport
+from index.models import Answer, ArticleInfo
+
+WIDTH = 88
+
+
+def format_answer_plain(answer: Answer, articles: list[ArticleInfo] | None = None) -> str:
+    """The answer, then its numbered sources; or a "not found" note listing what is known."""
+    if not answer.found:
+        lines = ["Not found in the articles I know."]
+        if articles:
+            lines.append("I know about:")
+            lines.extend(f"  - {a.title}" for a in articles[:10])
+            if len(articles) > 10:
+                lines.append(f"  ... and {len(articles) - 10} more")
+        return "\n".join(lines)
+    lines = [textwrap.fill(answer.text, WIDTH), "", "Sources:"]
+    for citation in answer.citations:
+        where = f"{citation.title}, paragraph {citation.paragraph}"
+        link = f" <{citation.url}>" if citation.url else ""
+        lines.append(f"  [{citation.n}] {where}{link}")
+    return "\n".join(lines)
+
+
+def format_build_report(report: BuildReport) -> str:
+    """What ``newsbot index`` did, in two or three lines."""
+    if report.is_unchanged:
+        head = f"Index up to date: {report.articles} articles, {report.passages} passages"
+    else:
+        head = (
+            f"Indexed {report.articles} articles, {report.passages} passages"
+            f"{' (full rebuild)' if report.full else ''}: "
+            f"{len(report.added)} added, {len(report.changed)} changed, "
+            f"{len(report.removed)} removed"
+        )
+    lines = [
+        head,
+        f"Embedded {report.embedded} passage vectors, reused {report.reused}, "
+        f"in {report.seconds:.2f} s",
+    ]
+    for article_id in report.kept_broken:
+        lines.append(f"Kept the last good version of {article_id} (its file is broken)")
+    return "\n".join(lines)

@@ -1,0 +1,224 @@
+"""Articles from a folder: .txt/.md (title line, blank-line paragraphs) and .json objects."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from index.errors import ArticleError, NoArticlesError
+from index.models import Article, Passage
+from index.text import content_hash, normalize_text, split_sentences
+
+logger = logging.getLogger(__name__)
+
+ARTICLE_SUFFIXES = (".txt", ".md", ".json")
+# Stray marks some feeds leave at the end of a title line (the seed's title ends in “`).
+_TITLE_TRAILING = " \t\"'`“”‘’«»"
+
+
+@dataclass(frozen=True)
+class ArticleProblem:
+    """A file that was skipped, and why."""
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """The articles read from a folder and the files that could not be read."""
+
+    articles: tuple[Article, ...]
+    problems: tuple[ArticleProblem, ...]
+
+
+def clean_title(line: str) -> str:
+    """A title line without its Markdown ``#`` marks or stray trailing quotes and backticks."""
+    title = normalize_text(line).lstrip("#").strip()
+    return title.rstrip(_TITLE_TRAILING).strip() or title
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Paragraphs separated by blank lines; a single line break inside a paragraph joins."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+    blocks = (normalize_text(block) for block in _blank_line_blocks(text))
+    return [block for block in blocks if block]
+
+
+def _blank_line_blocks(text: str) -> Iterable[str]:
+    block: list[str] = []
+    for line in text.split("\n"):
+        if line.strip():
+            block.append(line)
+        elif block:
+            yield "\n".join(block)
+            block = []
+    if block:
+        yield "\n".join(block)
+
+
+def parse_text_article(article_id: str, text: str) -> Article:
+    """Parse the .txt/.md format: the first non-empty line is the title, then paragraphs.
+
+    Raises:
+        ArticleError: the text holds no title or no paragraph.
+    """
+    head, _, body = text.replace("\ufeff", "").lstrip().partition("\n")
+    title = clean_title(head)
+    if not title:
+        raise ArticleError("the file is empty")
+    paragraphs = split_paragraphs(body)
+    if not paragraphs:
+        raise ArticleError("there is a title but no paragraph after it")
+    return Article(article_id=article_id, title=title, paragraphs=tuple(paragraphs))
+
+
+def parse_json_articles(stem: str, data: Any) -> list[Article]:
+    """Parse one article object or a list of them (``title``, ``text``/``paragraphs``, ...).
+
+    Raises:
+        ArticleError: the JSON does not describe articles; the message says which field is wrong.
+    """
+    items = data if isinstance(data, list) else [data]
+    if not items:
+        raise ArticleError("the JSON list is empty")
+    articles = []
+    for number, item in enumerate(items):
+        article_id = stem if len(items) == 1 else f"{stem}-{number}"
+        articles.append(_json_article(article_id, item, number))
+    return articles
+
+
+def _json_article(article_id: str, item: Any, number: int) -> Article:
+    where = f"item {number}: " if number else ""
+    if not isinstance(item, dict):
+        raise ArticleError(f"{where}expected an object with 'title' and 'text'")
+    title = item.get("title")
+    if not isinstance(title, str) or not clean_title(title):
+        raise ArticleError(f"{where}'title' is missing or not a string")
+    raw = item.get("paragraphs", item.get("text"))
+    if isinstance(raw, str):
+        paragraphs = split_paragraphs(raw)
+    elif isinstance(raw, list) and all(isinstance(p, str) for p in raw):
+        paragraphs = [p for p in (normalize_text(p) for p in raw) if p]
+    else:
+        raise ArticleError(f"{where}'text' (a string) or 'paragraphs' (strings) is missing")
+    if not paragraphs:
+        raise ArticleError(f"{where}the article has no text")
+    return Article(
+        article_id=article_id,
+        title=clean_title(title),
+        paragraphs=tuple(paragraphs),
+        url=_optional_str(item, "url", where),
+        published=_optional_str(item, "published", where),
+        source=_optional_str(item, "source", where),
+    )
+
+
+def _optional_str(item: dict[str, Any], key: str, where: str) -> str | None:
+    value = item.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ArticleError(f"{where}'{key}' must be a string")
+    return normalize_text(value)
+
+
+def read_article_file(path: Path) -> list[Article]:
+    """Read one article file (.txt, .md or .json).
+
+    Raises:
+        ArticleError: the file cannot be read, decoded or parsed.
+    """
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise ArticleError(f"cannot read the file: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ArticleError(f"not UTF-8 text (byte {exc.start})") from exc
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ArticleError(f"invalid JSON at line {exc.lineno}: {exc.msg}") from exc
+        articles = parse_json_articles(path.stem, data)
+    else:
+        articles = [parse_text_article(path.stem, text)]
+    return [replace(article, file=path.name) for article in articles]
+
+
+def load_articles(folder: Path) -> LoadResult:
+    """Read every article file in ``folder`` (not recursive), skipping the ones that fail.
+
+    Raises:
+        NoArticlesError: the folder does not exist or holds no article file at all.
+    """
+    if not folder.is_dir():
+        raise NoArticlesError(
+            f"The articles folder {folder} does not exist; create it and put .txt, .md or .json "
+            "articles in it (or set ARTICLES_DIR)."
+        )
+    paths = sorted(
+        p for p in folder.iterdir() if p.suffix.lower() in ARTICLE_SUFFIXES and p.is_file()
+    )
+    if not any(not p.name.startswith(".") for p in paths):
+        raise NoArticlesError(
+            f"No articles in {folder}: add .txt, .md or .json files (README, 'Adding articles')."
+        )
+    articles: dict[str, Article] = {}
+    problems: list[ArticleProblem] = []
+    for path in paths:
+        if path.name.startswith("."):
+            continue  # editors' and rsync's temporary files
+        try:
+            for article in read_article_file(path):
+                if article.article_id in articles:
+                    raise ArticleError(f"article id {article.article_id!r} is used twice")
+                articles[article.article_id] = article
+        except ArticleError as exc:
+            logger.warning("Skipped %s: %s", path.name, exc)
+            problems.append(ArticleProblem(path, str(exc)))
+    return LoadResult(tuple(articles.values()), tuple(problems))
+
+
+def article_passages(article: Article, fits: Callable[[str], bool]) -> list[Passage]:
+    """Split an article into passages: one per paragraph, or sentence-packed pieces of a paragraph
+    that does not fit the model's input window (``fits`` says whether a text fits).
+    """
+    passages = []
+    for number, paragraph in enumerate(article.paragraphs, start=1):
+        pieces = [paragraph] if fits(paragraph) else _pack_sentences(paragraph, fits)
+        for piece_number, piece in enumerate(pieces):
+            passages.append(
+                Passage(
+                    article_id=article.article_id,
+                    title=article.title,
+                    paragraph=number,
+                    piece=piece_number,
+                    text=piece,
+                    content_hash=content_hash(piece),
+                    url=article.url,
+                    published=article.published,
+                )
+            )
+    return passages
+
+
+def _pack_sentences(paragraph: str, fits: Callable[[str], bool]) -> list[str]:
+    pieces: list[str] = []
+    current = ""
+    for sentence in split_sentences(paragraph):
+        candidate = f"{current} {sentence}".strip()
+        if current and not fits(candidate):
+            pieces.append(current)
+            candidate = sentence
+        current = candidate
+    if current:
+        pieces.append(current)
+    # A single sentence longer than the window stays whole: the model truncates it, nothing is lost
+    # from the cited text.
+    return pieces

