@@ -1,0 +1,74 @@
+"""Shared fixtures: the real embedding models (loaded once per session) and built indexes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from index.config import Settings  # noqa: E402
+from index.embedder import Embedder  # noqa: E402
+from index.engine import NewsEngine, load_embedders  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+EVAL = ROOT / "eval"
+SEED_QUESTIONS = EVAL / "seed_questions.jsonl"
+XQUAD = EVAL / "xquad-dev"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's .env or settings, or writes outside its temp folder."""
+    for name in list(os.environ):
+        if name.startswith(("TELEGRAM_", "ARTICLES_", "INDEX_", "EMBEDDING_", "FEED")) or name in (
+            "ADMIN_IDS",
+            "ALLOWED_CHAT_IDS",
+            "MIN_SCORE",
+            "TOP_K",
+            "MULTILINGUAL_MODEL",
+        ):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def embedders() -> list[Embedder]:
+    """The real models (all-MiniLM-L6-v2 and multilingual-e5-small), loaded once per session."""
+    return load_embedders(Settings())
+
+
+@pytest.fixture
+def articles_dir(tmp_path: Path) -> Path:
+    """A writable copy of seeds/."""
+    folder = tmp_path / "articles"
+    shutil.copytree(SEEDS, folder)
+    return folder
+
+
+@pytest.fixture
+def settings(tmp_path: Path, articles_dir: Path) -> Settings:
+    return Settings(articles_dir=articles_dir, index_dir=tmp_path / "index")
+
+
+@pytest.fixture
+def engine(settings: Settings, embedders: list[Embedder]) -> NewsEngine:
+    """An engine over a freshly built index of the seed article, in a temp folder."""
+    return NewsEngine.open(settings, embedders)
+
+
+@pytest.fixture(scope="session")
+def seed_engine(
+    tmp_path_factory: pytest.TempPathFactory, embedders: list[Embedder]
+) -> Iterator[NewsEngine]:
+    """A read-only engine over the seed article, built once per session (do not modify)."""
+    base = tmp_path_factory.mktemp("seed-engine")
+    shutil.copytree(SEEDS, base / "articles")
+    settings = Settings(articles_dir=base / "articles", index_dir=base / "index")
+    yield NewsEngine.open(settings, embedders)
