@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -57,18 +56,21 @@ def settings(tmp_path: Path, articles_dir: Path) -> Settings:
     return Settings(articles_dir=articles_dir, index_dir=tmp_path / "index")
 
 
-@pytest.fixture
-def engine(settings: Settings, embedders: list[Embedder]) -> NewsEngine:
-    """An engine over a freshly built index of the seed article, in a temp folder."""
-    return NewsEngine.open(settings, embedders)
-
-
 @pytest.fixture(scope="session")
-def seed_engine(
-    tmp_path_factory: pytest.TempPathFactory, embedders: list[Embedder]
-) -> Iterator[NewsEngine]:
+def seed_engine(tmp_path_factory: pytest.TempPathFactory, embedders: list[Embedder]) -> NewsEngine:
     """A read-only engine over the seed article, built once per session (do not modify)."""
     base = tmp_path_factory.mktemp("seed-engine")
     shutil.copytree(SEEDS, base / "articles")
     settings = Settings(articles_dir=base / "articles", index_dir=base / "index")
-    yield NewsEngine.open(settings, embedders)
+    return NewsEngine.open(settings, embedders)
+
+
+@pytest.fixture
+def engine(settings: Settings, embedders: list[Embedder], seed_engine: NewsEngine) -> NewsEngine:
+    """A writable engine over its own index of the seed article, in a temp folder.
+
+    The index is a copy of the session's seed index (built the same way), which saves
+    re-embedding the seed article for every test.
+    """
+    shutil.copytree(seed_engine.settings.index_dir, settings.index_dir)
+    return NewsEngine.open(settings, embedders, build_if_missing=False)

@@ -1,0 +1,199 @@
+"""Building and updating the index: incremental embedding, removals, atomic snapshots."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from index.build import build_index
+from index.config import Settings
+from index.embedder import Embedder
+from index.engine import NewsEngine
+from index.errors import IndexMismatchError, IndexNotFoundError, NoArticlesError
+from index.store import current_version, load_snapshot
+from tests.conftest import ROOT
+
+NEW_ARTICLE = """Volcano Erupts Near Reykjavik
+
+A volcano on the Reykjanes peninsula erupted on Monday night, sending lava fountains 50 metres high.
+
+Authorities evacuated the fishing town of Grindavik as a precaution; no injuries were reported.
+"""
+
+
+def test_second_build_embeds_nothing(engine: NewsEngine, settings: Settings) -> None:
+    version = current_version(settings.index_dir)
+    report = engine.update_index()
+    assert report.is_unchanged
+    assert report.embedded == 0
+    assert report.reused == 10 * len(engine.embedders)
+    assert current_version(settings.index_dir) == version  # nothing rewritten
+
+
+def test_adding_an_article_embeds_only_its_passages(engine: NewsEngine, settings: Settings) -> None:
+    (settings.articles_dir / "volcano.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    report = engine.update_index()
+    assert report.added == ("volcano",)
+    assert report.changed == report.removed == ()
+    assert report.embedded == 2 * len(engine.embedders)
+    assert report.reused == 10 * len(engine.embedders)
+    assert engine.info().passages == 12
+    answer = engine.ask("Which town was evacuated after the eruption?")
+    assert answer.found
+    assert answer.citations[0].article_id == "volcano"
+    assert answer.citations[0].paragraph == 2
+    assert "Grindavik" in answer.text
+
+
+def test_editing_one_paragraph_re_embeds_only_that_paragraph(
+    engine: NewsEngine, settings: Settings
+) -> None:
+    seed = next(settings.articles_dir.glob("000_*.txt"))
+    text = seed.read_text(encoding="utf-8")
+    seed.write_text(text.replace("December 19", "December 20"), encoding="utf-8")
+    report = engine.update_index()
+    assert report.changed == ("000_93de25b234f683de",)
+    assert report.embedded == len(engine.embedders)
+    assert "December 20" in engine.ask("When is the annual press conference?").text
+
+
+def test_removing_an_article_removes_its_passages(engine: NewsEngine, settings: Settings) -> None:
+    (settings.articles_dir / "volcano.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    engine.update_index()
+    (settings.articles_dir / "volcano.txt").unlink()
+    report = engine.update_index()
+    assert report.removed == ("volcano",)
+    assert report.embedded == 0
+    snapshot = load_snapshot(settings.index_dir)
+    assert {p.article_id for p in snapshot.passages} == {"000_93de25b234f683de"}
+    answer = engine.ask("Which town was evacuated after the volcano eruption?")
+    assert all(c.article_id != "volcano" for c in answer.citations)
+
+
+def test_full_rebuild_re_embeds_everything(engine: NewsEngine) -> None:
+    report = engine.update_index(full=True)
+    assert report.full
+    assert report.embedded == 10 * len(engine.embedders)
+
+
+def test_manifest_and_metadata_are_written_without_pickle(
+    engine: NewsEngine, settings: Settings
+) -> None:
+    snapshot = load_snapshot(settings.index_dir)
+    files = sorted(p.name for p in snapshot.path.iterdir())
+    assert files == ["manifest.json", "passages.jsonl", "space-0.faiss", "space-1.faiss"]
+    manifest = json.loads((snapshot.path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["format_version"] == 1
+    assert manifest["passage_count"] == 10
+    assert [s["name"] for s in manifest["spaces"]] == [e.name for e in engine.embedders]
+    assert manifest["spaces"][0]["dimension"] == 384
+    article = manifest["articles"]["000_93de25b234f683de"]
+    assert article["title"] == "Putin Calls for Russia to Lead the World in AI"
+    assert len(article["hash"]) == 40
+    first = json.loads((snapshot.path / "passages.jsonl").read_text("utf-8").splitlines()[0])
+    assert first["paragraph"] == 1
+    assert first["article_id"] == "000_93de25b234f683de"
+    assert len(first["content_hash"]) == 40
+
+
+def test_broken_file_is_skipped_and_keeps_its_last_good_version(
+    engine: NewsEngine, settings: Settings
+) -> None:
+    volcano = settings.articles_dir / "volcano.txt"
+    volcano.write_text(NEW_ARTICLE, encoding="utf-8")
+    engine.update_index()
+    volcano.write_bytes(b"\xff\xfe broken \x00")
+    (settings.articles_dir / "bad.json").write_text("{oops", encoding="utf-8")
+    report = engine.update_index()
+    assert sorted(p.path.name for p in report.problems) == ["bad.json", "volcano.txt"]
+    assert report.kept_broken == ("volcano",)
+    assert report.removed == ()
+    assert engine.ask("Which town was evacuated after the eruption?").found
+
+
+def test_index_built_with_other_models_is_refused_with_the_fix(
+    engine: NewsEngine, settings: Settings, embedders: list[Embedder]
+) -> None:
+    with pytest.raises(IndexMismatchError, match=r"newsbot index --full"):
+        NewsEngine.open(settings, embedders[:1], build_if_missing=False)
+
+
+def test_missing_index_and_empty_folder_are_clear_errors(
+    tmp_path: Path, embedders: list[Embedder]
+) -> None:
+    settings = Settings(articles_dir=tmp_path / "empty", index_dir=tmp_path / "idx")
+    with pytest.raises(IndexNotFoundError, match="newsbot index"):
+        NewsEngine.open(settings, embedders, build_if_missing=False)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(NoArticlesError, match="No articles"):
+        build_index(settings.articles_dir, settings.index_dir, embedders)
+
+
+_KILL_SCRIPT = """
+import os, signal, sys
+from pathlib import Path
+import index.build, index.store
+from index.config import Settings
+from index.engine import load_embedders
+stage = sys.argv[3]
+if stage == "embedding":
+    real = index.build.EMBED_CHUNK
+    def die_after_first_chunk(done, total):
+        if done > 0:
+            os.kill(os.getpid(), signal.SIGKILL)
+    progress = die_after_first_chunk
+else:
+    progress = None
+    real_fsync = index.store._fsync_tree
+    def die_while_writing(folder):
+        real_fsync(folder)
+        os.kill(os.getpid(), signal.SIGKILL)
+    index.store._fsync_tree = die_while_writing
+settings = Settings(articles_dir=Path(sys.argv[1]), index_dir=Path(sys.argv[2]),
+                    multilingual_model="none")
+index.build.EMBED_CHUNK = 4
+index.build.build_index(settings.articles_dir, settings.index_dir, load_embedders(settings),
+                        progress=progress)
+"""
+
+
+@pytest.mark.parametrize("stage", ["embedding", "writing"])
+def test_build_killed_midway_leaves_the_old_index_usable(
+    tmp_path: Path, embedders: list[Embedder], stage: str
+) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "volcano.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    settings = Settings(
+        articles_dir=articles, index_dir=tmp_path / "idx", multilingual_model="none"
+    )
+    minilm = embedders[:1]
+    engine = NewsEngine.open(settings, minilm)
+    before = current_version(settings.index_dir)
+    for number in range(10):
+        (articles / f"extra{number}.md").write_text(
+            f"Extra {number}\n\nParagraph about harbour number {number} and its cranes.\n\n"
+            f"Another paragraph about ferry line {number}.",
+            encoding="utf-8",
+        )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    script = [sys.executable, "-c", _KILL_SCRIPT, str(articles), str(settings.index_dir), stage]
+    result = subprocess.run(script, env=env, capture_output=True, timeout=180, check=False)
+    assert result.returncode == -signal.SIGKILL, result.stderr.decode()[-2000:]
+    assert current_version(settings.index_dir) == before
+    reopened = NewsEngine.open(settings, minilm, build_if_missing=False)
+    assert reopened.info().passages == 2
+    assert reopened.ask("Which town was evacuated after the eruption?").found
+    # The next build cleans up after the dead one and completes.
+    report = reopened.update_index()
+    assert report.added == tuple(f"extra{n}" for n in range(10))
+    assert not list(settings.index_dir.glob(".tmp-*"))
+    assert len(list(settings.index_dir.glob("snap-*"))) <= 2
+    assert engine.reload_if_changed()
+    assert engine.info().passages == 22

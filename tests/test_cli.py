@@ -1,0 +1,171 @@
+"""The newsbot command line: output, JSON schema, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import index.engine
+from bot.cli import cli, format_eval
+from index.embedder import Embedder
+from index.evaluate import EvalReport
+from tests.conftest import ROOT, SEED_QUESTIONS, SEEDS
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, embedders: list[Embedder]) -> CliRunner:
+    """A CLI runner whose commands reuse the session's models instead of loading them again."""
+    monkeypatch.setattr(index.engine, "load_embedders", lambda settings: embedders)
+    return CliRunner()
+
+
+@pytest.fixture
+def folders(tmp_path: Path) -> list[str]:
+    shutil.copytree(SEEDS, tmp_path / "articles")
+    return ["--articles", str(tmp_path / "articles"), "--index", str(tmp_path / "index")]
+
+
+def test_index_reports_what_happened_then_nothing_to_do(
+    runner: CliRunner, folders: list[str]
+) -> None:
+    first = runner.invoke(cli, ["index", *folders])
+    assert first.exit_code == 0, first.output
+    assert "Indexed 1 articles, 10 passages" in first.output
+    assert "1 added, 0 changed, 0 removed" in first.output
+    assert "Embedded 20 passage vectors, reused 0" in first.output
+    second = runner.invoke(cli, ["index", *folders])
+    assert second.exit_code == 0
+    assert "Index up to date" in second.output
+    assert "Embedded 0 passage vectors, reused 20" in second.output
+
+
+def test_ask_json_follows_the_schema(runner: CliRunner, folders: list[str]) -> None:
+    result = runner.invoke(cli, ["ask", "Who developed GigaChat?", "--json", "-k", "2", *folders])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    (data,) = [json.loads(line) for line in lines]
+    assert set(data) == {"question", "found", "answer", "citations"}
+    assert data["question"] == "Who developed GigaChat?"
+    assert data["found"] is True
+    assert "Sberbank" in data["answer"]
+    assert "[1]" in data["answer"]
+    assert 1 <= len(data["citations"]) <= 2
+    first = data["citations"][0]
+    assert set(first) == {"n", "article", "title", "paragraph", "url", "text", "score"}
+    assert first["n"] == 1
+    assert first["article"] == "000_93de25b234f683de"
+    assert first["paragraph"] == 9
+    assert first["title"] == "Putin Calls for Russia to Lead the World in AI"
+    assert first["url"] is None
+    assert "GigaChat" in first["text"]
+    assert isinstance(first["score"], float)
+
+
+def test_ask_reads_questions_from_stdin_one_json_line_each(
+    runner: CliRunner, folders: list[str]
+) -> None:
+    questions = "Who developed GigaChat?\n\nWhen is the annual press conference?\n"
+    result = runner.invoke(cli, ["ask", "-", "--json", *folders], input=questions)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [line["question"] for line in lines] == [
+        "Who developed GigaChat?",
+        "When is the annual press conference?",
+    ]
+    assert "December 19" in lines[1]["answer"]
+
+
+def test_ask_prints_answer_and_numbered_sources(runner: CliRunner, folders: list[str]) -> None:
+    result = runner.invoke(cli, ["ask", "When is the annual press conference?", *folders])
+    assert result.exit_code == 0, result.output
+    assert "December 19. [1]" in result.stdout
+    assert "Sources:" in result.stdout
+    assert "[1] Putin Calls for Russia to Lead the World in AI, paragraph 10" in result.stdout
+
+
+def test_chat_answers_until_end_of_input(runner: CliRunner, folders: list[str]) -> None:
+    result = runner.invoke(cli, ["chat", *folders], input="Who developed GigaChat?\n")
+    assert result.exit_code == 0, result.output
+    assert "newsbot knows 1 articles" in result.stdout
+    assert "Sberbank" in result.stdout
+
+
+def test_eval_prints_metrics(runner: CliRunner, folders: list[str]) -> None:
+    result = runner.invoke(cli, ["eval", str(SEED_QUESTIONS), "--json", *folders])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["questions"] == 18
+    assert report["answerable"] == 15
+    assert report["unanswerable"] == 3
+    assert report["recall@5"] >= report["recall@3"] >= report["recall@1"] > 0.5
+    assert 0 <= report["not_found_accuracy"] <= 1
+    assert report["latency_p95_ms"] >= report["latency_p50_ms"] > 0
+
+
+def test_eval_table_lists_every_metric() -> None:
+    report = EvalReport(
+        questions=4,
+        answerable=3,
+        unanswerable=1,
+        recall={1: 2 / 3, 3: 1.0, 5: 1.0},
+        mrr=0.8333,
+        answer_hit=None,
+        found_rate=1.0,
+        not_found_accuracy=0.0,
+        latency_p50_ms=12.0,
+        latency_p95_ms=20.5,
+        misses=("q2",),
+    )
+    table = format_eval(report).splitlines()
+    assert table[0].split() == ["questions", "4", "(3", "answerable)"]
+    assert table[1].split() == ["recall@1", "0.667"]
+    assert table[4].split() == ["MRR@10", "0.833"]
+    assert table[5].split() == ["answer", "text", "hit", "n/a"]
+    assert table[-1].split() == ["latency", "p50", "/", "p95", "12.0", "/", "20.5", "ms"]
+
+
+def test_empty_articles_folder_is_a_one_line_error(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    args = ["--articles", str(tmp_path / "empty"), "--index", str(tmp_path / "i")]
+    result = runner.invoke(cli, ["index", *args])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: No articles in")
+    assert "Traceback" not in result.output
+
+
+def test_usage_errors_exit_2(runner: CliRunner) -> None:
+    assert runner.invoke(cli, ["ask"]).exit_code == 2
+    assert runner.invoke(cli, ["ask", "q", "-k", "0"]).exit_code == 2
+    assert runner.invoke(cli, ["frobnicate"]).exit_code == 2
+
+
+def test_run_without_token_says_how_to_get_one(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["run"])
+    assert result.exit_code == 1
+    assert "TELEGRAM_BOT_TOKEN is not set" in result.output
+    assert "@BotFather" in result.output
+    assert "newsbot chat" in result.output
+
+
+def test_newsbot_ask_as_a_process_builds_the_index_first(tmp_path: Path) -> None:
+    shutil.copytree(SEEDS, tmp_path / "articles")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    args = ["--articles", str(tmp_path / "articles"), "--index", str(tmp_path / "index")]
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "Who developed GigaChat?", "--json", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "building it first" in result.stderr
+    assert json.loads(result.stdout)["citations"][0]["paragraph"] == 9
