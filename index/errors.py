@@ -10,7 +10,15 @@ turn them into one-line messages::
     ├── IndexNotFoundError     no index has been built yet
     ├── IndexCorruptError      the index files on disk are unreadable or inconsistent
     ├── IndexMismatchError     the index was built with other embedding models
-    └── EmbedderError          an embedding model cannot be loaded
+    ├── EmbedderError          an embedding model cannot be loaded
+    ├── FetchError             a URL cannot be fetched (connection refused, DNS, TLS, ...)
+    │   ├── UnsafeURLError         not http(s), or a private/loopback/link-local address
+    │   ├── FetchTimeoutError      connecting or reading took longer than FETCH_TIMEOUT_S
+    │   ├── TooManyRedirectsError  more redirects than allowed
+    │   ├── ResponseTooLargeError  the body is larger than FETCH_MAX_BYTES
+    │   └── BadStatusError         the server answered with an HTTP error status
+    ├── ExtractError           a page or file holds no readable article text
+    └── FeedError              fetched bytes are not a readable RSS or Atom feed
 """
 
 from __future__ import annotations
@@ -46,3 +54,39 @@ class IndexMismatchError(NewsIndexError):
 
 class EmbedderError(NewsIndexError):
     """An embedding model cannot be loaded or used."""
+
+
+class FetchError(NewsIndexError):
+    """A URL cannot be fetched; subclasses say why when the reason is one of ours."""
+
+
+class UnsafeURLError(FetchError):
+    """The URL is not http(s), or its host resolves to an address we refuse to contact."""
+
+
+class FetchTimeoutError(FetchError):
+    """Connecting to the server or reading its answer took too long."""
+
+
+class TooManyRedirectsError(FetchError):
+    """The server redirected more times than allowed."""
+
+
+class ResponseTooLargeError(FetchError):
+    """The response body is larger than the configured cap."""
+
+
+class BadStatusError(FetchError):
+    """The server answered with an HTTP error status (4xx or 5xx)."""
+
+    def __init__(self, message: str, status_code: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class ExtractError(NewsIndexError):
+    """A page or file holds no article text that could be extracted."""
+
+
+class FeedError(NewsIndexError):
+    """Fetched bytes are not a readable RSS or Atom feed."""
