@@ -1,0 +1,455 @@
+"""Async python-telegram-bot callbacks: read the update, ask the engine off the event loop, reply.
+
+The engine, the settings and the counters reach every callback through ``context.bot_data``
+(a ``BotState``, see ``NewsContext``), never through module globals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from html import escape
+from typing import Any
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
+
+from bot import formatting
+from bot.formatting import SourceRef, pick_language, text_for
+from index.config import Settings
+from index.engine import NewsEngine
+from index.errors import NewsIndexError
+from index.models import Answer, Citation
+
+logger = logging.getLogger(__name__)
+
+INLINE_CACHE_S = 30
+MAX_LOGGED_UPDATE_CHARS = 2000
+
+
+@dataclass
+class Stats:
+    """What /stats reports; only touched from the event loop, so no lock."""
+
+    questions: int = 0
+    not_found: int = 0
+    started_at: float = field(default_factory=time.monotonic)
+
+    def record(self, answer: Answer) -> None:
+        self.questions += 1
+        self.not_found += 0 if answer.found else 1
+
+
+class BotState:
+    """What every callback shares (``application.bot_data``): engine, settings and counters."""
+
+    def __init__(self) -> None:
+        self._engine: NewsEngine | None = None
+        self.settings = Settings()
+        self.stats = Stats()
+
+    def attach(self, engine: NewsEngine, settings: Settings) -> None:
+        self._engine = engine
+        self.settings = settings
+
+    @property
+    def engine(self) -> NewsEngine:
+        if self._engine is None:
+            raise RuntimeError("BotState.attach(engine, settings) was not called")
+        return self._engine
+
+
+class NewsContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotState]):
+    """The callback context: ``context.state`` is the shared ``BotState``."""
+
+    @property
+    def state(self) -> BotState:
+        return self.bot_data
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+async def start(update: Update, context: NewsContext) -> None:
+    """/start: what the bot knows and three example questions."""
+    articles = context.state.engine.articles()
+    await _reply(update, formatting.format_start(articles, _language(update)))
+
+
+async def help_command(update: Update, context: NewsContext) -> None:
+    """/help: how to ask in private chats, groups and inline."""
+    await _reply(update, formatting.format_help(context.bot.username, _language(update)))
+
+
+async def sources(update: Update, context: NewsContext) -> None:
+    """/sources: the articles with title, date and link."""
+    articles = context.state.engine.articles()
+    await _reply(update, formatting.format_sources(articles, _language(update)))
+
+
+async def ask(update: Update, context: NewsContext) -> None:
+    """/ask QUESTION, in any chat."""
+    question = " ".join(context.args or [])
+    if not question.strip():
+        articles = context.state.engine.articles()
+        await _reply(update, [formatting.format_ask_usage(articles, _language(update))])
+        return
+    await _answer(update, context, _text_after_command(update) or question)
+
+
+async def private_text(update: Update, context: NewsContext) -> None:
+    """Any text in a private chat is a question."""
+    message = update.effective_message
+    if message is not None and message.text:
+        await _answer(update, context, message.text)
+
+
+async def group_text(update: Update, context: NewsContext) -> None:
+    """Group text: answer mentions of the bot and replies to it; ignore other chatter."""
+    message = update.effective_message
+    if message is None:
+        return
+    question = addressed_question(message, context.bot.username, context.bot.id)
+    if question is not None:
+        await _answer(update, context, question)
+
+
+async def non_text(update: Update, context: NewsContext) -> None:
+    """Stickers, photos, voice and the like in a private chat: a one-line hint."""
+    await _reply(update, [text_for(_language(update), "non_text")])
+
+
+async def unknown_command(update: Update, context: NewsContext) -> None:
+    """An unknown /command in a private chat: show the help."""
+    await help_command(update, context)
+
+
+async def reload_command(update: Update, context: NewsContext) -> None:
+    """/reload (admins): serve the newest index on disk now."""
+    language = _language(update)
+    if not _is_admin(update, context.state):
+        await _reply(update, [text_for(language, "admins_only", command="/reload")])
+        return
+    engine = context.state.engine
+    try:
+        await asyncio.to_thread(engine.reload)
+    except NewsIndexError as exc:
+        await _reply(update, formatting.split_message(escape(str(exc))))
+        return
+    info = engine.info()
+    text = text_for(
+        language,
+        "reloaded",
+        articles=info.articles,
+        passages=info.passages,
+        built_at=escape(info.built_at),
+    )
+    await _reply(update, [text])
+
+
+async def stats(update: Update, context: NewsContext) -> None:
+    """/stats (admins): questions served, not-found rate, index size and age."""
+    language = _language(update)
+    state = context.state
+    if not _is_admin(update, state):
+        await _reply(update, [text_for(language, "admins_only", command="/stats")])
+        return
+    info = state.engine.info()
+    view = formatting.StatsView(
+        questions=state.stats.questions,
+        not_found=state.stats.not_found,
+        articles=info.articles,
+        passages=info.passages,
+        built_at=info.built_at,
+        version=info.version,
+        uptime_s=time.monotonic() - state.stats.started_at,
+    )
+    await _reply(update, [formatting.format_stats(view, language)])
+
+
+# --- buttons and inline mode --------------------------------------------------------------------
+
+
+async def show_source(update: Update, context: NewsContext) -> None:
+    """A [n] button: show the full cited paragraph, or a short notice if the data is stale."""
+    query = update.callback_query
+    if query is None:
+        return
+    language = pick_language(query.from_user.language_code)
+    ref = formatting.parse_source_button(query.data)
+    found = None
+    if ref is not None:
+        found = await asyncio.to_thread(find_paragraph, context.state.engine, ref)
+    if found is None:
+        await query.answer(text_for(language, "stale_button"))
+        return
+    if not isinstance(query.message, Message):  # an inline message, or one too old to reach
+        await query.answer(formatting.alert_text(found.text), show_alert=True)
+        return
+    await query.answer()
+    texts = formatting.format_paragraph(found, found.text, language)
+    for number, text in enumerate(texts):
+        await query.message.reply_text(text, do_quote=number == 0)
+
+
+async def inline_answer(update: Update, context: NewsContext) -> None:
+    """``@bot question`` in any chat: answer cards (the answer, then each cited paragraph)."""
+    query = update.inline_query
+    if query is None:
+        return
+    question, was_cut = formatting.cut_question(query.query)
+    if not question:
+        await query.answer([], cache_time=INLINE_CACHE_S)
+        return
+    language = pick_language(query.from_user.language_code, question)
+    engine = context.state.engine
+    answer = await asyncio.to_thread(engine.ask, question)
+    context.state.stats.record(answer)
+    articles = [] if answer.found else engine.articles()
+    html = formatting.format_inline_answer(answer, articles, language)
+    results = inline_results(answer, html, language)
+    await query.answer(results, cache_time=INLINE_CACHE_S)
+
+
+def inline_results(
+    answer: Answer, answer_html: str, language: str
+) -> list[InlineQueryResultArticle]:
+    """The cards for an inline query: the full cited answer first, then one per source."""
+    key = hashlib.sha1(answer.question.encode("utf-8")).hexdigest()[:16]
+    title = text_for(language, "inline_answer" if answer.found else "inline_not_found")
+    snippet = formatting.inline_snippet(answer.text if answer.found else answer.question)
+    cards = [_card(f"a-{key}", title, snippet, answer_html)]
+    for citation in answer.citations:
+        heading = text_for(
+            language,
+            "inline_source",
+            n=citation.n,
+            title=citation.title,
+            paragraph=citation.paragraph,
+        )
+        html = formatting.format_paragraph(citation, citation.text, language)[0]
+        snippet = formatting.inline_snippet(citation.text)
+        cards.append(_card(f"c{citation.n}-{key}", heading, snippet, html))
+    return cards
+
+
+def _card(result_id: str, title: str, description: str, html: str) -> InlineQueryResultArticle:
+    return InlineQueryResultArticle(
+        id=result_id,
+        title=title,
+        description=description,
+        input_message_content=InputTextMessageContent(html, parse_mode=ParseMode.HTML),
+    )
+
+
+def find_paragraph(engine: NewsEngine, ref: SourceRef) -> Citation | None:
+    """The whole paragraph a button points at, or None if it is gone or has changed since."""
+    snapshot = engine.retriever.snapshot  # one snapshot for the whole lookup, even across a reload
+    pieces = [
+        p
+        for p in snapshot.passages
+        if p.paragraph == ref.paragraph and ref.matches_article(p.article_id)
+    ]
+    if not pieces or not any(p.content_hash.startswith(ref.fingerprint) for p in pieces):
+        return None
+    pieces.sort(key=lambda p: p.piece)
+    first = pieces[0]
+    return Citation(
+        n=ref.n,
+        article_id=first.article_id,
+        title=first.title,
+        paragraph=first.paragraph,
+        url=first.url,
+        text=" ".join(p.text for p in pieces),
+        score=0.0,
+    )
+
+
+# --- the allow-list and errors ------------------------------------------------------------------
+
+
+async def guard(update: Update, context: NewsContext) -> None:
+    """Refuse politely in chats outside ALLOWED_CHAT_IDS and stop handling the update."""
+    allowed = context.state.settings.allowed_chat_ids
+    if allowed is None:
+        return
+    chat = update.effective_chat
+    user = update.effective_user
+    chat_id = chat.id if chat is not None else user.id if user is not None else None
+    if chat_id in allowed:
+        return
+    text = text_for(_language(update), "not_allowed", chat_id=chat_id)
+    if update.callback_query is not None:
+        await update.callback_query.answer(formatting.alert_text(text))
+    elif update.inline_query is not None:
+        await update.inline_query.answer([], cache_time=0)
+    elif _is_talking_to_bot(update, context.bot):
+        await _reply(update, [text])
+    raise ApplicationHandlerStop
+
+
+async def on_error(update: object, context: NewsContext) -> None:
+    """Log every error with its update, then tell the user politely; never raise."""
+    # Log the error before we do anything else, so we can see it even if something breaks.
+    logger.error("Error while handling %s", describe_update(update), exc_info=context.error)
+    if not isinstance(update, Update):
+        return
+    text = text_for(_language(update), "error")
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text)
+        elif update.effective_message is not None and update.inline_query is None:
+            await update.effective_message.reply_text(text, parse_mode=None)
+    except TelegramError as exc:
+        logger.warning("Could not tell the user about the error: %s", exc)
+
+
+def describe_update(update: object) -> str:
+    """The update as compact JSON (cut to a readable length) for the error log."""
+    if not isinstance(update, Update):
+        return f"no update ({type(update).__name__})"
+    data = json.dumps(update.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    if len(data) > MAX_LOGGED_UPDATE_CHARS:
+        data = data[:MAX_LOGGED_UPDATE_CHARS] + "…"
+    return f"update {data}"
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+async def _answer(update: Update, context: NewsContext, text: str) -> None:
+    """Answer one question: typing indicator, retrieval off the loop, HTML reply with buttons."""
+    chat = update.effective_chat
+    language = _language(update, text)
+    question, was_cut = formatting.cut_question(text)
+    engine = context.state.engine
+    if not question:
+        await _reply(update, [formatting.format_ask_usage(engine.articles(), language)])
+        return
+    typing = asyncio.create_task(_send_typing(context.bot, chat.id if chat else None))
+    try:
+        answer = await asyncio.to_thread(engine.ask, question)
+    finally:
+        await _finish_typing(typing)
+    context.state.stats.record(answer)
+    articles = [] if answer.found else engine.articles()
+    texts = formatting.format_answer(answer, articles, language, was_cut=was_cut)
+    await _reply(update, texts, _keyboard(answer.citations) if answer.found else None)
+
+
+async def _send_typing(bot: Bot, chat_id: int | None) -> None:
+    if chat_id is None:
+        return
+    try:
+        await bot.send_chat_action(chat_id, ChatAction.TYPING)
+    except TelegramError as exc:
+        logger.debug("Could not show the typing indicator: %s", exc)
+
+
+async def _finish_typing(typing: asyncio.Task[None]) -> None:
+    """Let the typing indicator land before the reply, but never wait on its retries."""
+    if not typing.done():
+        await asyncio.wait([typing], timeout=0.5)
+    if not typing.done():
+        typing.cancel()
+    await asyncio.gather(typing, return_exceptions=True)
+
+
+def _keyboard(citations: Sequence[Citation]) -> InlineKeyboardMarkup | None:
+    rows = formatting.source_buttons(citations)
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+async def _reply(
+    update: Update, texts: Sequence[str], markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Send ``texts`` in order as replies; the keyboard goes under the last one."""
+    message = update.effective_message
+    if message is None:
+        return
+    quote = message.chat.type != ChatType.PRIVATE
+    for number, text in enumerate(texts):
+        is_last = number == len(texts) - 1
+        await message.reply_text(
+            text,
+            do_quote=quote and number == 0,
+            reply_markup=markup if is_last else None,
+        )
+
+
+def _language(update: Update, text: str = "") -> str:
+    user = update.effective_user
+    message = update.effective_message
+    sample = text or (message.text or "" if message is not None else "")
+    return pick_language(user.language_code if user else None, sample)
+
+
+def _is_admin(update: Update, state: BotState) -> bool:
+    user = update.effective_user
+    return user is not None and user.id in state.settings.admin_ids
+
+
+def _text_after_command(update: Update) -> str | None:
+    """The raw text after ``/ask`` (keeps line breaks that ``context.args`` would lose)."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return None
+    parts = message.text.split(maxsplit=1)
+    return parts[1] if len(parts) == 2 else None
+
+
+def addressed_question(message: Message, bot_username: str, bot_id: int) -> str | None:
+    """The question in a group message meant for the bot, or None if it is not meant for it.
+
+    A message is meant for the bot when it mentions it (``@bot``, or a text mention) or replies
+    to one of its messages. The mention itself is removed from the question.
+    """
+    text = message.text or ""
+    mentions = message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION])
+    ours = [
+        value
+        for entity, value in mentions.items()
+        if (entity.type == MessageEntity.MENTION and value.lower() == f"@{bot_username.lower()}")
+        or (entity.user is not None and entity.user.id == bot_id)
+    ]
+    replied = message.reply_to_message
+    author = replied.from_user if replied is not None else None
+    if not ours and (author is None or author.id != bot_id):
+        return None
+    for value in ours:
+        text = text.replace(value, " ")
+    return " ".join(text.split())
+
+
+def _is_talking_to_bot(update: Update, bot: Bot) -> bool:
+    """Whether the user addressed the bot (so a refusal is due), rather than chatting nearby."""
+    message = update.effective_message
+    if message is None:
+        return False
+    if message.chat.type == ChatType.PRIVATE:
+        return True
+    text = message.text or ""
+    if text.startswith("/"):
+        command = text.split(maxsplit=1)[0]
+        return "@" not in command or command.lower().endswith(f"@{bot.username.lower()}")
+    return addressed_question(message, bot.username, bot.id) is not None

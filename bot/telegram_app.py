@@ -1,0 +1,348 @@
+"""The Telegram application: wiring (handlers, retries, hot reload, menu) and the polling runner."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeAlias
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    ExtBot,
+    InlineQueryHandler,
+    JobQueue,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import handlers
+from bot.formatting import LANGUAGES, command_menu
+from bot.handlers import BotState, NewsContext
+from index.config import Settings
+from index.engine import NewsEngine
+from index.errors import NewsIndexError
+
+logger = logging.getLogger(__name__)
+
+NewsApplication: TypeAlias = Application[
+    ExtBot[Any], NewsContext, dict[Any, Any], dict[Any, Any], BotState, JobQueue[Any]
+]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "inline_query"]
+RETRY_AFTER_RETRIES = 5  # 429s honoured (waiting retry_after) before a request gives up
+NETWORK_RETRIES = 3  # network errors and 5xx retried, with exponential backoff
+NETWORK_BACKOFF_S = 0.5
+EXIT_CONFLICT = 1
+EXIT_STARTUP_FAILED = 1
+
+
+class RetryingRateLimiter(AIORateLimiter):
+    """PTB's AIORateLimiter (flood limits, 429 ``retry_after``) that also retries network errors
+    and 5xx replies with exponential backoff, so a hiccup at Telegram loses no reply.
+
+    4xx errors other than 429 are not retried: sending the same bad request again cannot help.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_retries: int = RETRY_AFTER_RETRIES,
+        network_retries: int = NETWORK_RETRIES,
+        backoff_s: float = NETWORK_BACKOFF_S,
+    ) -> None:
+        super().__init__(max_retries=max_retries)
+        self._network_retries = network_retries
+        self._backoff_s = backoff_s
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        attempt = 0
+        while True:
+            try:
+                return await super().process_request(
+                    callback, args, kwargs, endpoint, data, rate_limit_args
+                )
+            except BadRequest:
+                raise
+            except NetworkError as exc:
+                if attempt >= self._network_retries:
+                    raise
+                delay_s = self._backoff_s * 2**attempt
+                attempt += 1
+                logger.warning(
+                    "Telegram %s failed (%s); retry %d of %d in %.1f s",
+                    endpoint,
+                    exc,
+                    attempt,
+                    self._network_retries,
+                    delay_s,
+                )
+                await asyncio.sleep(delay_s)
+
+
+def build_application(settings: Settings, engine: NewsEngine) -> NewsApplication:
+    """The bot, ready to run: handlers, error handler, retries, hot-reload job, command menu.
+
+    Args:
+        settings: the bot token (required), API base URL, admins, allow-list, reload interval.
+        engine: the loaded engine every handler asks.
+
+    Returns:
+        An application that is built but not initialised; run it with ``serve``.
+
+    Raises:
+        ConfigError: TELEGRAM_BOT_TOKEN is not set.
+    """
+    context_types = ContextTypes(context=NewsContext, bot_data=BotState)
+    builder = (
+        Application.builder()
+        .token(settings.require_token())
+        .context_types(context_types)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                allow_sending_without_reply=True,
+            )
+        )
+        .rate_limiter(RetryingRateLimiter())
+        .concurrent_updates(True)
+        .post_init(_post_init)
+    )
+    if settings.telegram_api_base_url:
+        base_url = settings.telegram_api_base_url
+        builder = builder.base_url(base_url).base_file_url(_file_url(base_url))
+    application: NewsApplication = builder.build()
+    application.bot_data.attach(engine, settings)
+    _add_handlers(application)
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(
+            _reload_index,
+            interval=settings.reload_interval_s,
+            first=settings.reload_interval_s,
+            name="hot-reload",
+        )
+    return application
+
+
+def _file_url(base_url: str) -> str:
+    """The file URL that goes with a Bot API base URL (``.../bot`` -> ``.../file/bot``)."""
+    head, sep, tail = base_url.rpartition("/bot")
+    return f"{head}/file/bot{tail}" if sep else base_url
+
+
+def _add_handlers(application: NewsApplication) -> None:
+    private = filters.ChatType.PRIVATE
+    groups = filters.ChatType.GROUPS
+    messages = filters.UpdateType.MESSAGES  # new and edited messages, not channel posts
+    application.add_handler(TypeHandler(Update, handlers.guard), group=-1)
+    for name, callback in (
+        ("start", handlers.start),
+        ("help", handlers.help_command),
+        ("sources", handlers.sources),
+        ("ask", handlers.ask),
+        ("reload", handlers.reload_command),
+        ("stats", handlers.stats),
+    ):
+        application.add_handler(CommandHandler(name, callback, filters=messages))
+    text = messages & filters.TEXT & ~filters.COMMAND
+    application.add_handler(MessageHandler(text & private, handlers.private_text))
+    application.add_handler(MessageHandler(text & groups, handlers.group_text))
+    application.add_handler(
+        MessageHandler(messages & private & filters.COMMAND, handlers.unknown_command)
+    )
+    application.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & private & ~filters.TEXT, handlers.non_text)
+    )
+    application.add_handler(CallbackQueryHandler(handlers.show_source))
+    application.add_handler(InlineQueryHandler(handlers.inline_answer))
+    application.add_error_handler(handlers.on_error)
+
+
+async def _post_init(application: NewsApplication) -> None:
+    """Register the command menu (English and Russian) and log the one start-up line."""
+    for language in LANGUAGES:
+        commands = [BotCommand(name, description) for name, description in command_menu(language)]
+        try:
+            await application.bot.set_my_commands(
+                commands, language_code=None if language == "en" else language
+            )
+        except TelegramError as exc:
+            logger.warning("Could not register the %s command menu: %s", language, exc)
+    info = application.bot_data.engine.info()
+    logger.info(
+        "Bot @%s is up: %d articles, %d passages (index %s)",
+        application.bot.username,
+        info.articles,
+        info.passages,
+        info.version,
+    )
+
+
+async def _reload_index(context: NewsContext) -> None:
+    """Hot reload: serve the index `newsbot index` wrote in another process, if it is newer."""
+    engine = context.bot_data.engine
+    try:
+        swapped = await asyncio.to_thread(engine.reload_if_changed)
+    except NewsIndexError as exc:
+        logger.warning("Keeping the current index; the new one could not be loaded: %s", exc)
+        return
+    if swapped:
+        info = engine.info()
+        logger.info("Now serving index %s (%d articles)", info.version, info.articles)
+
+
+async def serve(application: NewsApplication, stop: asyncio.Event, *, drop_pending: bool) -> int:
+    """Poll for updates until ``stop`` is set; returns the process exit code.
+
+    A 409 Conflict (another instance polling with the same token) is logged once and ends the
+    loop with a non-zero code instead of retrying forever.
+    """
+    conflicts: list[Conflict] = []
+    updater_logger = logging.getLogger("telegram.ext.Updater")
+
+    def on_polling_error(exc: TelegramError) -> None:
+        if isinstance(exc, Conflict):
+            if not conflicts:
+                logger.error(
+                    "Another instance is polling with this bot token (409 Conflict); stopping. "
+                    "Stop the other instance or give this one its own token."
+                )
+                # The updater's last getUpdates on the way out fails the same way; that second
+                # report, with its traceback, would only bury the line above.
+                updater_logger.addFilter(_drop_final_get_updates_error)
+            conflicts.append(exc)
+            stop.set()
+        else:
+            logger.warning("Polling for updates failed (%s); retrying", exc)
+
+    try:
+        await application.initialize()
+    except InvalidToken:
+        logger.error("Telegram rejected TELEGRAM_BOT_TOKEN; get a valid one from @BotFather.")
+        return EXIT_STARTUP_FAILED
+    except TelegramError as exc:
+        logger.error("Could not reach the Telegram Bot API: %s", exc)
+        return EXIT_STARTUP_FAILED
+    try:
+        if application.post_init is not None:
+            await application.post_init(application)
+        assert application.updater is not None
+        await application.updater.start_polling(
+            drop_pending_updates=drop_pending,
+            allowed_updates=ALLOWED_UPDATES,
+            error_callback=on_polling_error,
+        )
+        await application.start()
+        await stop.wait()
+    finally:
+        await _stop(application)
+        updater_logger.removeFilter(_drop_final_get_updates_error)
+    return EXIT_CONFLICT if conflicts else 0
+
+
+async def _stop(application: NewsApplication) -> None:
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+    await application.shutdown()
+
+
+def _drop_final_get_updates_error(record: logging.LogRecord) -> bool:
+    return "get_updates` one more time" not in record.getMessage()
+
+
+def run_bot(settings: Settings, engine: NewsEngine | None = None) -> int:
+    """Run the bot until SIGINT/SIGTERM or a 409 Conflict; returns the exit code.
+
+    Args:
+        settings: the configuration (TELEGRAM_BOT_TOKEN must be set).
+        engine: an engine to reuse; by default the models and the index are loaded here.
+
+    Returns:
+        0 after a clean shutdown, 1 on a conflict or when Telegram cannot be reached.
+
+    Raises:
+        NewsIndexError: the index cannot be built or loaded.
+    """
+    protect_token(settings.require_token())
+    # Opt in to PTB's future behaviour (RetryAfter.retry_after as a timedelta) so every 429 does
+    # not print a deprecation warning; nothing in newsbot reads that attribute.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+    if engine is None:
+        engine = NewsEngine.open(settings)
+    application = build_application(settings, engine)
+    return asyncio.run(_serve_until_signal(application, settings.drop_pending_updates))
+
+
+async def _serve_until_signal(application: NewsApplication, drop_pending: bool) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    # Signal handlers can only be set in the main thread (tests run the bot in a worker thread).
+    handle_signals = threading.current_thread() is threading.main_thread()
+    if handle_signals:
+        for sig in signals:
+            loop.add_signal_handler(sig, _on_signal, sig, stop, loop)
+    try:
+        return await serve(application, stop, drop_pending=drop_pending)
+    finally:
+        if handle_signals:
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+
+
+def _on_signal(sig: signal.Signals, stop: asyncio.Event, loop: asyncio.AbstractEventLoop) -> None:
+    logger.info("Received %s; shutting down", sig.name)
+    stop.set()
+    # A second Ctrl-C during shutdown falls back to Python's default and interrupts at once.
+    loop.remove_signal_handler(sig)
+
+
+class TokenRedactingFilter(logging.Filter):
+    """Replaces the bot token in log records (message and traceback) with ``<token>``."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg = message.replace(self.token, "<token>")
+            record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self.token in record.exc_text:
+            record.exc_text = record.exc_text.replace(self.token, "<token>")
+        return True
+
+
+def protect_token(token: str) -> None:
+    """Keep the token out of the logs: quiet httpx (its INFO lines carry request URLs, which
+    contain the token) and redact it in every record that reaches a root handler.
+    """
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, TokenRedactingFilter) for f in handler.filters):
+            handler.addFilter(TokenRedactingFilter(token))

@@ -1,0 +1,447 @@
+"""The Telegram bot end to end: real PTB, real HTTP to the fake Bot API, the real engine."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from bot.formatting import format_answer, source_button_data
+from bot.telegram_app import NewsApplication, build_application, serve
+from index.config import Settings
+from index.engine import NewsEngine
+from index.models import Answer
+from tests.fake_bot_api import (
+    BOT_USERNAME,
+    TOKEN,
+    ApiCall,
+    FakeBotApi,
+    group_chat,
+    user_object,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+ADMIN_ID = 4242
+QUESTION = "Who developed GigaChat?"
+GIGACHAT = (
+    "Last week, the Kremlin announced its intention to utilize GigaChat, a tool developed by "
+    "Sberbank, to manage questions submitted by the public."
+)
+TITLE = "Putin Calls for Russia to Lead the World in AI"
+
+
+@dataclass
+class RunningBot:
+    api: FakeBotApi
+    application: NewsApplication
+    engine: NewsEngine
+
+
+@pytest.fixture(autouse=True)
+def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What run_bot sets: RetryAfter.retry_after as a timedelta, without a deprecation warning."""
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+
+
+@pytest.fixture
+def fake_api() -> Iterator[FakeBotApi]:
+    api = FakeBotApi().start()
+    yield api
+    api.stop()
+
+
+def bot_settings(engine: NewsEngine, api: FakeBotApi, **changes: Any) -> Settings:
+    return dataclasses.replace(
+        engine.settings,
+        telegram_token=TOKEN,
+        telegram_api_base_url=api.base_url,
+        admin_ids=frozenset({ADMIN_ID}),
+        **changes,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    engine: NewsEngine, api: FakeBotApi, **changes: Any
+) -> AsyncIterator[RunningBot]:
+    """The bot polling the fake; on exit it must stop cleanly and have sent nothing invalid."""
+    settings = bot_settings(engine, api, **changes)
+    application = build_application(settings, engine)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(application, stop, drop_pending=True))
+    await api.wait_until_polling()
+    try:
+        yield RunningBot(api, application, engine)
+    finally:
+        stop.set()
+        assert await asyncio.wait_for(task, 10) == 0
+    assert [(c.method, c.error) for c in api.rejected()] == []
+
+
+@pytest.fixture
+async def bot(fake_api: FakeBotApi, seed_engine: NewsEngine) -> AsyncIterator[RunningBot]:
+    async with running_bot(seed_engine, fake_api) as running:
+        yield running
+
+
+def _expected_answer(engine: NewsEngine, question: str, language: str = "en") -> list[str]:
+    answer = engine.ask(question)
+    return format_answer(answer, engine.articles(), language)
+
+
+def _buttons(call: ApiCall) -> list[tuple[str, str]]:
+    markup = call.params.get("reply_markup") or {"inline_keyboard": []}
+    return [(b["text"], b["callback_data"]) for row in markup["inline_keyboard"] for b in row]
+
+
+# --- commands and questions ---------------------------------------------------------------------
+
+
+async def test_start_lists_articles_and_three_examples(bot: RunningBot) -> None:
+    user = user_object()
+    bot.api.send_text(user, "/start")
+    [reply] = await bot.api.wait_for_replies(user["id"])
+    text = reply.params["text"]
+    assert text.startswith("Hi! I answer questions about the news articles")
+    assert f"I know about:\n• {TITLE}" in text
+    assert text.count("• <code>") == 3
+    assert reply.params["parse_mode"] == "HTML"
+
+
+async def test_help_explains_private_and_group_use(bot: RunningBot) -> None:
+    user = user_object()
+    bot.api.send_text(user, "/help")
+    [reply] = await bot.api.wait_for_replies(user["id"])
+    assert "In a private chat, just send me your question." in reply.params["text"]
+    assert f"mention me (@{BOT_USERNAME} your question)" in reply.params["text"]
+
+
+async def test_sources_lists_the_articles(bot: RunningBot) -> None:
+    user = user_object()
+    bot.api.send_text(user, "/sources")
+    [reply] = await bot.api.wait_for_replies(user["id"])
+    assert reply.params["text"] == f"<b>Articles I know (1)</b>\n\n1. {TITLE}"
+
+
+async def test_private_text_gets_cited_answer_with_buttons(bot: RunningBot) -> None:
+    user = user_object()
+    bot.api.send_text(user, QUESTION)
+    [reply] = await bot.api.wait_for_replies(user["id"])
+    assert [reply.params["text"]] == _expected_answer(bot.engine, QUESTION)
+    assert reply.params["text"].startswith(f"{GIGACHAT} [1]\n\n<b>Sources:</b>\n[1] {TITLE}")
+    citations = bot.engine.ask(QUESTION).citations
+    assert [label for label, _ in _buttons(reply)] == [f"[{c.n}]" for c in citations]
+    assert _buttons(reply)[0][1] == source_button_data(citations[0])
+    assert "reply_parameters" not in reply.params  # no quoting in private chats
+    typing = bot.api.calls_of("sendChatAction")
+    assert [(c.params["chat_id"], c.params["action"]) for c in typing] == [(user["id"], "typing")]
+    assert typing[0].at < reply.at
+
+
+async def test_ask_command_with_question(bot: RunningBot) -> None:
+    user = user_object()
+    bot.api.send_text(user, f"/ask {QUESTION}")
+    [reply] = await bot.api.wait_for_replies(user["id"])
+    assert [reply.params["text"]] == _expected_answer(bot.engine, QUESTION)
+
+
+async def test_bare_ask_explains_usage(bot: RunningBot) -> None:
+    user = user_object()
+    bot.api.send_text(user, "/ask")
+    [reply] = await bot.api.wait_for_replies(user["id"])
+    assert reply.params["text"].startswith("Write your question after the command, e.g. <code>")
+
+
+async def test_group_answers_only_ask_mentions_and_replies(bot: RunningBot) -> None:
+    user, chat = user_object(), group_chat()
+    api = bot.api
+    api.send_text(user, "what a day, GigaChat is everywhere", chat=chat)
+    api.send_text(user, "/ask@some_other_bot who developed GigaChat?", chat=chat)
+    asked = api.send_text(user, f"/ask@{BOT_USERNAME} {QUESTION}", chat=chat)
+    [first] = await api.wait_for_replies(chat["id"])
+    assert first.params["reply_parameters"]["message_id"] == asked["message_id"]
+    mention = api.send_text(user, f"@{BOT_USERNAME} {QUESTION}", chat=chat)
+    replies = await api.wait_for_replies(chat["id"], 2)
+    assert replies[1].params["reply_parameters"]["message_id"] == mention["message_id"]
+    assert replies[1].params["text"] == first.params["text"]
+    bot_message = api.sent_message(replies[1])
+    api.send_text(user, "When is the annual press conference?", chat=chat, reply_to=bot_message)
+    replies = await api.wait_for_replies(chat["id"], 3)
+    assert "December 19" in replies[2].params["text"]
+    api.send_text(user, "/help@" + BOT_USERNAME, chat=chat)
+    replies = await api.wait_for_replies(chat["id"], 4)
+    assert replies[3].params["text"].startswith("<b>How to ask</b>")
+    await asyncio.sleep(0.3)
+    assert len(api.sent(chat["id"])) == 4  # the chatter and the other bot's command: silence
+
+
+async def test_source_button_shows_the_full_paragraph(bot: RunningBot) -> None:
+    user = user_object()
+    bot.api.send_text(user, QUESTION)
+    [answer] = await bot.api.wait_for_replies(user["id"])
+    label, data = _buttons(answer)[0]
+    query_id = bot.api.press_button(user, bot.api.sent_message(answer), data)
+    replies = await bot.api.wait_for_replies(user["id"], 2)
+    assert replies[1].params["text"] == (
+        f"<b>[1]</b> {TITLE}, paragraph 9\n\n<blockquote>{GIGACHAT}</blockquote>"
+    )
+    [answered] = bot.api.calls_of("answerCallbackQuery")
+    assert answered.params == {"callback_query_id": query_id}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param("cite|1|no-such-article|9|2f0721dd", id="unknown-article"),
+        pytest.param("cite|1|000_93de25b234f683de|99|2f0721dd", id="unknown-paragraph"),
+        pytest.param("cite|1|000_93de25b234f683de|9|00000000", id="edited-paragraph"),
+        pytest.param("something from an older version", id="garbage"),
+    ],
+)
+async def test_stale_button_gets_a_short_notice(bot: RunningBot, data: str) -> None:
+    user = user_object()
+    bot.api.send_text(user, QUESTION)
+    [answer] = await bot.api.wait_for_replies(user["id"])
+    bot.api.press_button(user, bot.api.sent_message(answer), data)
+    [notice] = await bot.api.wait_for(lambda: bot.api.calls_of("answerCallbackQuery"))
+    assert notice.params["text"] == (
+        "That source is no longer available; ask again for a fresh answer."
+    )
+    assert len(bot.api.sent(user["id"])) == 1
+
+
+async def test_inline_query_returns_answer_cards(bot: RunningBot) -> None:
+    user = user_object()
+    query_id = bot.api.inline_query(user, QUESTION)
+    [call] = await bot.api.wait_for(lambda: bot.api.calls_of("answerInlineQuery"))
+    assert call.params["inline_query_id"] == query_id
+    results = call.params["results"]
+    citations = bot.engine.ask(QUESTION).citations
+    assert [r["title"] for r in results] == [
+        "Answer",
+        *(f"[{c.n}] {TITLE}, paragraph {c.paragraph}" for c in citations),
+    ]
+    assert results[1]["title"] == f"[1] {TITLE}, paragraph 9"
+    assert results[0]["description"].startswith("Last week, the Kremlin announced")
+    message = results[0]["input_message_content"]["message_text"]
+    assert message.startswith(f"<b>{QUESTION}</b>\n\n{GIGACHAT} [1]")
+    assert "<b>Sources:</b>" in message
+
+
+async def test_sticker_gets_a_hint(bot: RunningBot) -> None:
+    user = user_object()
+    bot.api.send_sticker(user)
+    [reply] = await bot.api.wait_for_replies(user["id"])
+    assert reply.params["text"] == "I can only read text. Send me your question as a message."
+
+
+async def test_edited_question_is_answered_again(bot: RunningBot) -> None:
+    user = user_object()
+    original = bot.api.send_text(user, "Where did Putin speak?")
+    await bot.api.wait_for_replies(user["id"])
+    bot.api.send_text(user, QUESTION, edit_of=original)
+    replies = await bot.api.wait_for_replies(user["id"], 2)
+    assert [replies[1].params["text"]] == _expected_answer(bot.engine, QUESTION)
+
+
+async def test_very_long_question_is_cut_with_a_note(bot: RunningBot) -> None:
+    user = user_object()
+    question = QUESTION + " " + "and also tell me more " * 230
+    assert len(question) >= 5000
+    bot.api.send_text(user, question)
+    [reply] = await bot.api.wait_for_replies(user["id"])
+    assert reply.params["text"].startswith(
+        "<i>Your message was long, so I used only its first 1000 characters.</i>\n\n"
+    )
+
+
+async def test_html_like_user_text_is_escaped(bot: RunningBot) -> None:
+    user = user_object()
+    bot.api.send_text(user, "<b>x</b> & y <script>")
+    [reply] = await bot.api.wait_for_replies(user["id"])
+    assert "<b>x</b>" not in reply.params["text"]
+    answer: Answer = bot.engine.ask("<b>x</b> & y <script>")
+    if not answer.found:
+        assert "“&lt;b&gt;x&lt;/b&gt; &amp; y &lt;script&gt;”" in reply.params["text"]
+    assert [reply.params["text"]] == format_answer(answer, bot.engine.articles(), "en")
+
+
+async def test_unknown_private_command_shows_help(bot: RunningBot) -> None:
+    user = user_object()
+    bot.api.send_text(user, "/frobnicate")
+    [reply] = await bot.api.wait_for_replies(user["id"])
+    assert reply.params["text"].startswith("<b>How to ask</b>")
+
+
+# --- reliability --------------------------------------------------------------------------------
+
+
+async def test_429_with_retry_after_then_the_reply_arrives(bot: RunningBot) -> None:
+    user = user_object()
+    bot.api.fail_next("sendMessage", status=429, retry_after=1)
+    bot.api.send_text(user, QUESTION)
+    [reply] = await bot.api.wait_for_replies(user["id"], timeout_s=10)
+    [refused] = bot.api.calls_of("sendMessage", ok=False)
+    assert refused.status == 429
+    assert reply.at - refused.at >= 1.0  # it waited retry_after before trying again
+    assert [reply.params["text"]] == _expected_answer(bot.engine, QUESTION)
+
+
+async def test_500_then_the_reply_arrives(bot: RunningBot) -> None:
+    user = user_object()
+    bot.api.fail_next("sendMessage", times=2, status=500)
+    bot.api.send_text(user, QUESTION)
+    [reply] = await bot.api.wait_for_replies(user["id"], timeout_s=10)
+    assert [c.status for c in bot.api.calls_of("sendMessage", ok=None)] == [500, 500, 200]
+    assert [reply.params["text"]] == _expected_answer(bot.engine, QUESTION)
+
+
+async def test_several_users_at_once_each_get_their_answer(bot: RunningBot) -> None:
+    questions = [
+        QUESTION,
+        "When is the annual press conference?",
+        "Where did Putin speak about artificial intelligence?",
+        "What did Putin say about AI leadership?",
+    ] * 3
+    users = [user_object() for _ in questions]
+    for user, question in zip(users, questions, strict=True):
+        bot.api.send_text(user, question)
+    for user, question in zip(users, questions, strict=True):
+        [reply] = await bot.api.wait_for_replies(user["id"], timeout_s=20)
+        assert [reply.params["text"]] == _expected_answer(bot.engine, question)
+
+
+async def test_a_failing_handler_is_logged_and_the_user_told(
+    fake_api: FakeBotApi, seed_engine: NewsEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = _BrokenEngine(seed_engine.settings, seed_engine.embedders)
+    engine.reload()
+    user = user_object()
+    async with running_bot(engine, fake_api) as bot:
+        bot.api.send_text(user, QUESTION)
+        [reply] = await bot.api.wait_for_replies(user["id"])
+        assert reply.params["text"] == "Sorry, something went wrong; it has been logged."
+        bot.api.send_text(user, "/sources")  # the bot keeps serving
+        await bot.api.wait_for_replies(user["id"], 2)
+    [record] = [r for r in caplog.records if r.name == "bot.handlers" and r.levelname == "ERROR"]
+    assert record.exc_info is not None
+    assert "the disk is on fire" in str(record.exc_info[1])
+    assert QUESTION in record.getMessage()  # the update is in the log
+
+
+class _BrokenEngine(NewsEngine):
+    """An engine whose retrieval fails, to exercise the error handler."""
+
+    def ask(self, question: str, top_k: int | None = None) -> Answer:
+        raise OSError("the disk is on fire")
+
+
+# --- access control and languages ---------------------------------------------------------------
+
+
+async def test_allow_list_refuses_other_chats_politely(
+    fake_api: FakeBotApi, seed_engine: NewsEngine
+) -> None:
+    allowed, stranger = user_object(), user_object()
+    async with running_bot(seed_engine, fake_api, allowed_chat_ids=frozenset({allowed["id"]})):
+        fake_api.send_text(stranger, QUESTION)
+        fake_api.send_text(allowed, QUESTION)
+        [refusal] = await fake_api.wait_for_replies(stranger["id"])
+        [answer] = await fake_api.wait_for_replies(allowed["id"])
+        outsiders = group_chat(-555)
+        fake_api.send_text(stranger, "just chatting", chat=outsiders)
+        fake_api.send_text(stranger, f"/ask {QUESTION}", chat=outsiders)
+        [group_refusal] = await fake_api.wait_for_replies(-555)
+        await asyncio.sleep(0.3)
+        assert len(fake_api.sent(-555)) == 1
+    assert refusal.params["text"] == (
+        f"Sorry, this bot is not available in this chat (id {stranger['id']})."
+    )
+    assert group_refusal.params["text"] == (
+        "Sorry, this bot is not available in this chat (id -555)."
+    )
+    assert answer.params["text"].startswith(GIGACHAT)
+
+
+async def test_admin_commands(bot: RunningBot) -> None:
+    admin, reader = user_object(ADMIN_ID), user_object()
+    bot.api.send_text(reader, "/stats")
+    bot.api.send_text(reader, "/reload")
+    refusals = await bot.api.wait_for_replies(reader["id"], 2)
+    assert sorted(r.params["text"] for r in refusals) == [
+        "Sorry, /reload is for admins only.",
+        "Sorry, /stats is for admins only.",
+    ]
+    bot.api.send_text(admin, QUESTION)
+    bot.api.send_text(admin, "What is the weather on Mars?")
+    await bot.api.wait_for_replies(admin["id"], 2)
+    bot.api.send_text(admin, "/stats")
+    stats = (await bot.api.wait_for_replies(admin["id"], 3))[2]
+    info = bot.engine.info()
+    found = bot.engine.ask("What is the weather on Mars?").found
+    assert stats.params["text"].startswith(
+        f"<b>Stats</b>\nQuestions served: 2\nNot found: {0 if found else 1} "
+    )
+    assert f"Articles: 1\nPassages: 10\nIndex built: {info.built_at}\n" in stats.params["text"]
+    bot.api.send_text(admin, "/reload")
+    reloaded = (await bot.api.wait_for_replies(admin["id"], 4))[3]
+    assert reloaded.params["text"] == (
+        f"Index reloaded: 1 articles, 10 passages (built {info.built_at})."
+    )
+
+
+async def test_russian_interface(bot: RunningBot) -> None:
+    russian = user_object(language_code="ru")
+    bot.api.send_text(russian, "/start")
+    [start] = await bot.api.wait_for_replies(russian["id"])
+    assert start.params["text"].startswith("Привет! Я отвечаю на вопросы")
+    assert "Попробуйте спросить:" in start.params["text"]
+    english_ui = user_object(language_code="en")
+    bot.api.send_text(english_ui, "Кто разработал GigaChat?")
+    [answer] = await bot.api.wait_for_replies(english_ui["id"])
+    assert "<b>Источники:</b>" in answer.params["text"]
+    assert "абзац 9" in answer.params["text"]
+
+
+async def test_command_menu_and_start_up_line(
+    fake_api: FakeBotApi, seed_engine: NewsEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.telegram_app")
+    async with running_bot(seed_engine, fake_api):
+        pass
+    assert [c["command"] for c in fake_api.commands[""]] == ["start", "help", "ask", "sources"]
+    assert fake_api.commands["ru"][2] == {
+        "command": "ask",
+        "description": "Задать вопрос по статьям",
+    }
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.telegram_app"]
+    assert f"Bot @{BOT_USERNAME} is up: 1 articles, 10 passages (index " in lines[0]
+
+
+async def test_drops_pending_updates_on_start(
+    fake_api: FakeBotApi, seed_engine: NewsEngine
+) -> None:
+    old, new = user_object(), user_object()
+    fake_api.send_text(old, QUESTION)
+    async with running_bot(seed_engine, fake_api):
+        fake_api.send_text(new, QUESTION)
+        await fake_api.wait_for_replies(new["id"])
+    assert fake_api.sent(old["id"]) == []
+
+
+async def test_update_log_is_json() -> None:
+    from telegram import Update
+
+    from bot.handlers import describe_update
+
+    update = Update.de_json({"update_id": 5, "message": None}, None)
+    assert json.loads(describe_update(update).removeprefix("update ")) == {"update_id": 5}
+    assert describe_update(None) == "no update (NoneType)"
