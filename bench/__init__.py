@@ -1,0 +1,1 @@
+"""Speed and memory benchmarks of the engine against plain sentence-transformers + FAISS."""
