@@ -7,11 +7,8 @@ import dataclasses
 import json
 import logging
 import os
-import shutil
 import sys
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from functools import partial
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,11 +18,9 @@ from dotenv import dotenv_values
 from bot.terminal import format_answer_plain, format_build_report
 from index.build import BuildReport
 from index.config import Settings
-from index.embedder import Embedder
 from index.engine import NewsEngine
 from index.errors import NewsIndexError
-from index.evaluate import EvalReport, evaluate, read_questions
-from index.store import current_version
+from index.evaluate import EvalReport, run_evaluation
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -241,63 +236,6 @@ def eval_command(
             exclude_gold_article=exclude_gold_article,
         )
         click.echo(json.dumps(report.to_dict()) if as_json else format_eval(report))
-
-
-def run_evaluation(
-    questions_file: Path,
-    settings: Settings,
-    embedders: Sequence[Embedder],
-    *,
-    exclude_gold_article: bool = False,
-) -> EvalReport:
-    """Evaluate a question file against the index in ``settings`` (built first if missing).
-
-    With ``exclude_gold_article`` every question becomes unanswerable and is asked of a copy of
-    the index rebuilt without its gold article (vectors are reused, nothing is re-embedded).
-
-    Raises:
-        NewsIndexError: the questions or the index cannot be read or built.
-    """
-    questions = read_questions(questions_file)
-    engine = NewsEngine(settings, embedders)
-    if current_version(settings.index_dir) is None:
-        engine.update_index()
-    else:
-        engine.reload()
-    if not exclude_gold_article:
-        return evaluate(questions, partial(_retrieve_and_answer, engine))
-    with tempfile.TemporaryDirectory(prefix="newsbot-eval-") as tmp:
-        engines = _engines_without(settings, embedders, questions, Path(tmp))
-        by_question = {q.question: engines[q.article or ""] for q in questions}
-        unanswerable = [dataclasses.replace(q, answers=()) for q in questions]
-        return evaluate(
-            unanswerable, lambda text: _retrieve_and_answer(by_question.get(text, engine), text)
-        )
-
-
-def _retrieve_and_answer(engine: NewsEngine, question: str) -> tuple[Any, Any]:
-    retrieval = engine.retrieve(question, 10)
-    return retrieval.hits, engine.answer(retrieval)
-
-
-def _engines_without(
-    settings: Settings, embedders: Sequence[Embedder], questions: Sequence[Any], tmp: Path
-) -> dict[str, NewsEngine]:
-    """One engine per gold article, over the articles folder minus that article."""
-    engines: dict[str, NewsEngine] = {}
-    files = [p for p in settings.articles_dir.iterdir() if p.is_file()]
-    for article in sorted({q.article or "" for q in questions}):
-        folder = tmp / f"articles-{len(engines)}"
-        folder.mkdir()
-        for file in files:
-            if file.stem != article:
-                (folder / file.name).symlink_to(file.resolve())
-        index_copy = tmp / f"index-{len(engines)}"
-        shutil.copytree(settings.index_dir, index_copy)
-        without = dataclasses.replace(settings, articles_dir=folder, index_dir=index_copy)
-        engines[article] = NewsEngine(without, embedders)
-        engines[article].update_index()
-    return engines
 
 
 def format_eval(report: EvalReport) -> str:

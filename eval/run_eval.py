@@ -20,11 +20,10 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from bot.cli import run_evaluation  # noqa: E402
 from index.config import Settings  # noqa: E402
 from index.embedder import Embedder  # noqa: E402
 from index.engine import load_embedders  # noqa: E402
-from index.evaluate import EvalReport  # noqa: E402
+from index.evaluate import EvalReport, run_evaluation  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT / "eval"

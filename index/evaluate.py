@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
 import statistics
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from index.config import Settings
+from index.embedder import Embedder
+from index.engine import NewsEngine
 from index.errors import NewsIndexError
 from index.models import Answer, Hit
+from index.store import current_version
 
 RANKS = (1, 3, 5)
 MRR_DEPTH = 10
@@ -152,3 +160,60 @@ def _percentile(values: Sequence[float], percent: int) -> float:
     if len(values) < 2:
         return values[0] if values else 0.0
     return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
+
+
+def run_evaluation(
+    questions_file: Path,
+    settings: Settings,
+    embedders: Sequence[Embedder],
+    *,
+    exclude_gold_article: bool = False,
+) -> EvalReport:
+    """Evaluate a question file against the index in ``settings`` (built first if missing).
+
+    With ``exclude_gold_article`` every question becomes unanswerable and is asked of a copy of
+    the index rebuilt without its gold article (vectors are reused, nothing is re-embedded).
+
+    Raises:
+        NewsIndexError: the questions or the index cannot be read or built.
+    """
+    questions = read_questions(questions_file)
+    engine = NewsEngine(settings, embedders)
+    if current_version(settings.index_dir) is None:
+        engine.update_index()
+    else:
+        engine.reload()
+    if not exclude_gold_article:
+        return evaluate(questions, partial(_retrieve_and_answer, engine))
+    with tempfile.TemporaryDirectory(prefix="newsbot-eval-") as tmp:
+        engines = _engines_without(settings, embedders, questions, Path(tmp))
+        by_question = {q.question: engines[q.article or ""] for q in questions}
+        unanswerable = [dataclasses.replace(q, answers=()) for q in questions]
+        return evaluate(
+            unanswerable, lambda text: _retrieve_and_answer(by_question.get(text, engine), text)
+        )
+
+
+def _retrieve_and_answer(engine: NewsEngine, question: str) -> tuple[Any, Any]:
+    retrieval = engine.retrieve(question, 10)
+    return retrieval.hits, engine.answer(retrieval)
+
+
+def _engines_without(
+    settings: Settings, embedders: Sequence[Embedder], questions: Sequence[Any], tmp: Path
+) -> dict[str, NewsEngine]:
+    """One engine per gold article, over the articles folder minus that article."""
+    engines: dict[str, NewsEngine] = {}
+    files = [p for p in settings.articles_dir.iterdir() if p.is_file()]
+    for article in sorted({q.article or "" for q in questions}):
+        folder = tmp / f"articles-{len(engines)}"
+        folder.mkdir()
+        for file in files:
+            if file.stem != article:
+                (folder / file.name).symlink_to(file.resolve())
+        index_copy = tmp / f"index-{len(engines)}"
+        shutil.copytree(settings.index_dir, index_copy)
+        without = dataclasses.replace(settings, articles_dir=folder, index_dir=index_copy)
+        engines[article] = NewsEngine(without, embedders)
+        engines[article].update_index()
+    return engines
