@@ -41,7 +41,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "• In any chat, type @{bot} and your question to share an answer card.\n\n"
         "Every answer quotes the articles with [1] [2] [3] markers; press a button under it "
         "to read the full paragraph.\n\n"
-        "/sources lists the articles I know. /start shows example questions.",
+        "/sources lists the articles I know. /start shows example questions. /subscribe "
+        "sends you the title and link of each new article I read; /unsubscribe stops it.",
         "sources_title": "<b>Articles I know ({count})</b>",
         "paragraph": "paragraph {n}",
         "sources": "Sources:",
@@ -67,6 +68,16 @@ _TEXTS: dict[str, dict[str, str]] = {
         "cmd_help": "How to ask, in private and in groups",
         "cmd_ask": "Ask a question about the articles",
         "cmd_sources": "The articles I know",
+        "cmd_subscribe": "Get the title and link of each new article",
+        "cmd_unsubscribe": "Stop new-article notices",
+        "subscribed": "Subscribed: I will send this chat the title and link of each new article "
+        "once I have read it. /unsubscribe stops it.",
+        "already_subscribed": "This chat is already subscribed; /unsubscribe stops the notices.",
+        "unsubscribed": "Unsubscribed: no more new-article notices. /subscribe starts them again.",
+        "not_subscribed": "This chat was not subscribed. /subscribe sends you the title and link "
+        "of each new article.",
+        "subscriptions_off": "Sorry, subscriptions are not available right now.",
+        "new_articles": "<b>New articles</b> you can ask me about:",
     },
     "ru": {
         "greeting": "Привет! Я отвечаю на вопросы по прочитанным новостным статьям и цитирую их "
@@ -83,7 +94,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "• В любом чате наберите @{bot} и вопрос, чтобы отправить карточку с ответом.\n\n"
         "Каждый ответ цитирует статьи с пометками [1] [2] [3]; нажмите кнопку под ответом, "
         "чтобы прочитать абзац целиком.\n\n"
-        "/sources — список статей. /start — примеры вопросов.",
+        "/sources — список статей. /start — примеры вопросов. /subscribe — присылать "
+        "заголовок и ссылку каждой новой статьи; /unsubscribe — перестать.",
         "sources_title": "<b>Статьи, которые я знаю ({count})</b>",
         "paragraph": "абзац {n}",
         "sources": "Источники:",
@@ -110,10 +122,22 @@ _TEXTS: dict[str, dict[str, str]] = {
         "cmd_help": "Как задавать вопросы в личке и в группах",
         "cmd_ask": "Задать вопрос по статьям",
         "cmd_sources": "Список статей",
+        "cmd_subscribe": "Присылать заголовок и ссылку каждой новой статьи",
+        "cmd_unsubscribe": "Не присылать новые статьи",
+        "subscribed": "Подписка оформлена: я пришлю в этот чат заголовок и ссылку каждой новой "
+        "статьи, когда прочитаю её. /unsubscribe — отписаться.",
+        "already_subscribed": "Этот чат уже подписан; /unsubscribe — отписаться.",
+        "unsubscribed": "Подписка отменена: новых уведомлений не будет. /subscribe — снова "
+        "подписаться.",
+        "not_subscribed": "Этот чат не был подписан. /subscribe — получать заголовок и ссылку "
+        "каждой новой статьи.",
+        "subscriptions_off": "Извините, подписка сейчас недоступна.",
+        "new_articles": "<b>Новые статьи</b>, о которых можно спросить:",
     },
 }
 LANGUAGES = tuple(_TEXTS)
-COMMANDS = ("start", "help", "ask", "sources")  # the public command menu, in this order
+# The public command menu, in this order.
+COMMANDS = ("start", "help", "ask", "sources", "subscribe", "unsubscribe")
 
 _TAG_OR_ENTITY = re.compile(r"<[^>]*>|&[^;\s]*;")
 _TAG = re.compile(r"<(/?)([a-zA-Z-]+)")
@@ -259,6 +283,20 @@ def format_sources(articles: Sequence[ArticleInfo], language: str) -> list[str]:
     for number, article in enumerate(articles, start=1):
         date = f" — {escape(article.published)}" if article.published else ""
         lines.append(f"{number}. {_link(article.title, article.url)}{date}")
+    return split_message("\n".join(lines))
+
+
+def format_new_articles(articles: Sequence[tuple[str, str | None]]) -> list[str]:
+    """A notice of new articles: each title (escaped), linked to its URL when it has one.
+
+    The subscriber's language is not stored, so the heading follows the titles' language.
+
+    Args:
+        articles: (title, url) pairs.
+    """
+    language = pick_language(None, " ".join(title for title, _ in articles))
+    lines = [text_for(language, "new_articles")]
+    lines += [f"• {_link(title, url)}" for title, url in articles]
     return split_message("\n".join(lines))
 
 

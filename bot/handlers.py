@@ -32,6 +32,7 @@ from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot import formatting
 from bot.formatting import SourceRef, pick_language, text_for
+from bot.live import LiveIndex
 from index.config import Settings
 from index.engine import NewsEngine
 from index.errors import NewsIndexError
@@ -57,22 +58,31 @@ class Stats:
 
 
 class BotState:
-    """What every callback shares (``application.bot_data``): engine, settings and counters."""
+    """What every callback shares (``application.bot_data``): engine, settings, counters and
+    the live index (watcher, feeds, subscriptions)."""
 
     def __init__(self) -> None:
         self._engine: NewsEngine | None = None
+        self._live: LiveIndex | None = None
         self.settings = Settings()
         self.stats = Stats()
 
     def attach(self, engine: NewsEngine, settings: Settings) -> None:
         self._engine = engine
         self.settings = settings
+        self._live = LiveIndex(engine, settings)
 
     @property
     def engine(self) -> NewsEngine:
         if self._engine is None:
             raise RuntimeError("BotState.attach(engine, settings) was not called")
         return self._engine
+
+    @property
+    def live(self) -> LiveIndex:
+        if self._live is None:
+            raise RuntimeError("BotState.attach(engine, settings) was not called")
+        return self._live
 
 
 class NewsContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotState]):
@@ -161,6 +171,35 @@ async def reload_command(update: Update, context: NewsContext) -> None:
         built_at=escape(info.built_at),
     )
     await _reply(update, [text])
+    await context.state.live.send_notices(context.bot)
+
+
+async def subscribe(update: Update, context: NewsContext) -> None:
+    """/subscribe: the chat is told the title and link of each new article once indexed."""
+    await _set_subscription(update, context, subscribe=True)
+
+
+async def unsubscribe(update: Update, context: NewsContext) -> None:
+    """/unsubscribe: no more new-article notices for this chat."""
+    await _set_subscription(update, context, subscribe=False)
+
+
+async def _set_subscription(update: Update, context: NewsContext, *, subscribe: bool) -> None:
+    chat = update.effective_chat
+    store = context.state.live.subscriptions
+    language = _language(update)
+    if chat is None:
+        return
+    if store is None:
+        await _reply(update, [text_for(language, "subscriptions_off")])
+        return
+    if subscribe:
+        changed = await asyncio.to_thread(store.subscribe, chat.id)
+        key = "subscribed" if changed else "already_subscribed"
+    else:
+        changed = await asyncio.to_thread(store.unsubscribe, chat.id)
+        key = "unsubscribed" if changed else "not_subscribed"
+    await _reply(update, [text_for(language, key)])
 
 
 async def stats(update: Update, context: NewsContext) -> None:
@@ -219,9 +258,12 @@ async def inline_answer(update: Update, context: NewsContext) -> None:
         return
     language = pick_language(query.from_user.language_code, question)
     engine = context.state.engine
+    # Taken before asking: a "not found" reply then never lists an article from a snapshot
+    # swapped in after the question was searched.
+    snapshot = engine.retriever.snapshot
     answer = await asyncio.to_thread(engine.ask, question)
     context.state.stats.record(answer)
-    articles = [] if answer.found else engine.articles()
+    articles = [] if answer.found else snapshot.articles()
     html = formatting.format_inline_answer(answer, articles, language)
     results = inline_results(answer, html, language)
     await query.answer(results, cache_time=INLINE_CACHE_S)
@@ -343,12 +385,13 @@ async def _answer(update: Update, context: NewsContext, text: str) -> None:
         await _reply(update, [formatting.format_ask_usage(engine.articles(), language)])
         return
     typing = asyncio.create_task(_send_typing(context.bot, chat.id if chat else None))
+    snapshot = engine.retriever.snapshot  # what "not found" lists: see inline_answer
     try:
         answer = await asyncio.to_thread(engine.ask, question)
     finally:
         await _finish_typing(typing)
     context.state.stats.record(answer)
-    articles = [] if answer.found else engine.articles()
+    articles = [] if answer.found else snapshot.articles()
     texts = formatting.format_answer(answer, articles, language, was_cut=was_cut)
     await _reply(update, texts, _keyboard(answer.citations) if answer.found else None)
 

@@ -1,4 +1,4 @@
-"""The Telegram application: wiring (handlers, retries, hot reload, menu) and the polling runner."""
+"""The Telegram application: wiring (handlers, retries, jobs, menu) and the polling runner."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers
+from bot import handlers, live
 from bot.formatting import LANGUAGES, command_menu
 from bot.handlers import BotState, NewsContext
 from index.config import Settings
@@ -100,10 +100,12 @@ class RetryingRateLimiter(AIORateLimiter):
 
 
 def build_application(settings: Settings, engine: NewsEngine) -> NewsApplication:
-    """The bot, ready to run: handlers, error handler, retries, hot-reload job, command menu.
+    """The bot, ready to run: handlers, error handler, retries, command menu, and the jobs that
+    keep the index current (hot reload, the folder watcher, feed rounds; see ``bot.live``).
 
     Args:
-        settings: the bot token (required), API base URL, admins, allow-list, reload interval.
+        settings: the bot token (required), API base URL, admins, allow-list, reload interval,
+            articles folder and feeds.
         engine: the loaded engine every handler asks.
 
     Returns:
@@ -135,13 +137,29 @@ def build_application(settings: Settings, engine: NewsEngine) -> NewsApplication
     application.bot_data.attach(engine, settings)
     _add_handlers(application)
     if application.job_queue is not None:
-        application.job_queue.run_repeating(
-            _reload_index,
-            interval=settings.reload_interval_s,
-            first=settings.reload_interval_s,
-            name="hot-reload",
-        )
+        _add_jobs(application.job_queue, settings)
     return application
+
+
+def _add_jobs(job_queue: JobQueue[NewsContext], settings: Settings) -> None:
+    """Hot reload, the folder watcher and, if FEEDS is set, the feed rounds."""
+    job_queue.run_repeating(
+        _reload_index,
+        interval=settings.reload_interval_s,
+        first=settings.reload_interval_s,
+        name="hot-reload",
+    )
+    job_queue.run_repeating(
+        _watch_folder, interval=live.WATCH_INTERVAL_S, first=live.WATCH_INTERVAL_S, name="watch"
+    )
+    if settings.feeds:
+        interval_s = settings.feed_interval_min * 60
+        job_queue.run_repeating(
+            _check_feeds,
+            interval=interval_s,
+            first=min(live.FEED_FIRST_RUN_S, interval_s),
+            name="feeds",
+        )
 
 
 def _file_url(base_url: str) -> str:
@@ -162,6 +180,8 @@ def _add_handlers(application: NewsApplication) -> None:
         ("ask", handlers.ask),
         ("reload", handlers.reload_command),
         ("stats", handlers.stats),
+        ("subscribe", handlers.subscribe),
+        ("unsubscribe", handlers.unsubscribe),
     ):
         application.add_handler(CommandHandler(name, callback, filters=messages))
     text = messages & filters.TEXT & ~filters.COMMAND
@@ -196,11 +216,18 @@ async def _post_init(application: NewsApplication) -> None:
         info.passages,
         info.version,
     )
+    # Records what is indexed now (so a new subscriptions file does not announce the archive),
+    # and delivers notices that could not be sent before the last shutdown.
+    await application.bot_data.live.send_notices(application.bot)
 
 
 async def _reload_index(context: NewsContext) -> None:
     """Hot reload: serve the index `newsbot index` wrote in another process, if it is newer."""
     engine = context.bot_data.engine
+    if context.bot_data.live.is_updating:
+        # The build in progress swaps in its own snapshot (and any newer one) when it is done;
+        # loading the same 10,000-passage snapshot twice at once would only slow both down.
+        return
     try:
         swapped = await asyncio.to_thread(engine.reload_if_changed)
     except NewsIndexError as exc:
@@ -209,6 +236,15 @@ async def _reload_index(context: NewsContext) -> None:
     if swapped:
         info = engine.info()
         logger.info("Now serving index %s (%d articles)", info.version, info.articles)
+        await context.bot_data.live.send_notices(context.bot)
+
+
+async def _watch_folder(context: NewsContext) -> None:
+    await live.watch_folder(context.bot_data.live, context.application)
+
+
+async def _check_feeds(context: NewsContext) -> None:
+    await live.check_feeds_round(context.bot_data.live, context.application)
 
 
 async def serve(application: NewsApplication, stop: asyncio.Event, *, drop_pending: bool) -> int:
@@ -286,6 +322,8 @@ def run_bot(settings: Settings, engine: NewsEngine | None = None) -> int:
         NewsIndexError: the index cannot be built or loaded.
     """
     protect_token(settings.require_token())
+    # APScheduler logs two INFO lines per job run; the folder watcher runs twice a second.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     # Opt in to PTB's future behaviour (RetryAfter.retry_after as a timedelta) so every 429 does
     # not print a deprecation warning; nothing in newsbot reads that attribute.
     os.environ.setdefault("PTB_TIMEDELTA", "1")

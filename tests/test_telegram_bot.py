@@ -417,7 +417,14 @@ async def test_command_menu_and_start_up_line(
     caplog.set_level(logging.INFO, logger="bot.telegram_app")
     async with running_bot(seed_engine, fake_api):
         pass
-    assert [c["command"] for c in fake_api.commands[""]] == ["start", "help", "ask", "sources"]
+    assert [c["command"] for c in fake_api.commands[""]] == [
+        "start",
+        "help",
+        "ask",
+        "sources",
+        "subscribe",
+        "unsubscribe",
+    ]
     assert fake_api.commands["ru"][2] == {
         "command": "ask",
         "description": "Задать вопрос по статьям",
