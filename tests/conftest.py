@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from index.config import Settings  # noqa: E402
 from index.embedder import Embedder  # noqa: E402
 from index.engine import NewsEngine, load_embedders  # noqa: E402
+from tests.fake_bot_api import FakeBotApi  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -74,3 +76,17 @@ def engine(settings: Settings, embedders: list[Embedder], seed_engine: NewsEngin
     """
     shutil.copytree(seed_engine.settings.index_dir, settings.index_dir)
     return NewsEngine.open(settings, embedders, build_if_missing=False)
+
+
+@pytest.fixture(autouse=True)
+def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What run_bot sets: RetryAfter.retry_after as a timedelta, without a deprecation warning."""
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+
+
+@pytest.fixture
+def fake_api() -> Iterator[FakeBotApi]:
+    """A fake Telegram Bot API server on 127.0.0.1 (real HTTP), stopped after the test."""
+    api = FakeBotApi().start()
+    yield api
+    api.stop()

@@ -7,7 +7,7 @@ import contextlib
 import dataclasses
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,19 +43,6 @@ class RunningBot:
     api: FakeBotApi
     application: NewsApplication
     engine: NewsEngine
-
-
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What run_bot sets: RetryAfter.retry_after as a timedelta, without a deprecation warning."""
-    monkeypatch.setenv("PTB_TIMEDELTA", "1")
-
-
-@pytest.fixture
-def fake_api() -> Iterator[FakeBotApi]:
-    api = FakeBotApi().start()
-    yield api
-    api.stop()
 
 
 def bot_settings(engine: NewsEngine, api: FakeBotApi, **changes: Any) -> Settings:

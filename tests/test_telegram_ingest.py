@@ -44,18 +44,6 @@ BEES_QUESTION = "How accurately did the trained honeybees find buried truffles?"
 UPDATE_TIMEOUT_S = 60.0  # a build embeds with two real models; the machine may be busy
 
 
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "1")
-
-
-@pytest.fixture
-def fake_api() -> Iterator[FakeBotApi]:
-    api = FakeBotApi().start()
-    yield api
-    api.stop()
-
-
 @pytest.fixture
 def site() -> Iterator[LoopbackSite]:
     with LoopbackSite() as loopback:
