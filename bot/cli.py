@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 from dotenv import dotenv_values
 
-from bot.terminal import format_answer_plain, format_build_report
+from bot.terminal import format_answer_plain, format_build_report, plural
 from index.build import BuildReport
 from index.config import Settings
 from index.engine import NewsEngine
@@ -189,7 +189,7 @@ def chat(top_k: int | None, articles: Path | None, index_dir: Path | None) -> No
         _configure_logging("WARNING")
         engine = _engine_with_index(settings)
         titles = ", ".join(a.title for a in engine.articles()[:3])
-        click.echo(f"newsbot knows {engine.info().articles} articles ({titles}).")
+        click.echo(f"newsbot knows {plural(engine.info().articles, 'article')} ({titles}).")
         click.echo("Ask a question; Ctrl-D to leave.")
         while True:
             try:

@@ -28,13 +28,19 @@ def format_answer_plain(answer: Answer, articles: list[ArticleInfo] | None = Non
     return "\n".join(lines)
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 article``, ``2 articles``."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def format_build_report(report: BuildReport) -> str:
     """What ``newsbot index`` did, in two or three lines."""
     if report.is_unchanged:
-        head = f"Index up to date: {report.articles} articles, {report.passages} passages"
+        head = f"Index up to date: {plural(report.articles, 'article')}, "
+        head += plural(report.passages, "passage")
     else:
         head = (
-            f"Indexed {report.articles} articles, {report.passages} passages"
+            f"Indexed {plural(report.articles, 'article')}, {plural(report.passages, 'passage')}"
             f"{' (full rebuild)' if report.full else ''}: "
             f"{len(report.added)} added, {len(report.changed)} changed, "
             f"{len(report.removed)} removed"

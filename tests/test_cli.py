@@ -37,7 +37,7 @@ def test_index_reports_what_happened_then_nothing_to_do(
 ) -> None:
     first = runner.invoke(cli, ["index", *folders])
     assert first.exit_code == 0, first.output
-    assert "Indexed 1 articles, 10 passages" in first.output
+    assert "Indexed 1 article, 10 passages" in first.output
     assert "1 added, 0 changed, 0 removed" in first.output
     assert "Embedded 20 passage vectors, reused 0" in first.output
     second = runner.invoke(cli, ["index", *folders])
@@ -93,7 +93,7 @@ def test_ask_prints_answer_and_numbered_sources(runner: CliRunner, folders: list
 def test_chat_answers_until_end_of_input(runner: CliRunner, folders: list[str]) -> None:
     result = runner.invoke(cli, ["chat", *folders], input="Who developed GigaChat?\n")
     assert result.exit_code == 0, result.output
-    assert "newsbot knows 1 articles" in result.stdout
+    assert "newsbot knows 1 article (Putin Calls" in result.stdout
     assert "Sberbank" in result.stdout
 
 
