@@ -13,26 +13,21 @@ from index.config import Settings
 from index.embedder import Embedder, SentenceTransformerEmbedder
 from index.errors import IndexNotFoundError
 from index.models import Answer, ArticleInfo, Hit, IndexInfo
-from index.retrieve import CROSS_LINGUAL_MIN_SCORE, FUSION, Query, Retriever
+from index.retrieve import Query, Retriever
 from index.store import current_version, load_snapshot
 from index.text import detect_language
 
 logger = logging.getLogger(__name__)
 
-# Fused-score thresholds for "not found" per question language, calibrated on the seed article's
-# unanswerable questions and on xquad-dev questions asked of an index without their article
-# (eval/run_eval.py); MIN_SCORE overrides them.
-DEFAULT_MIN_SCORE = {language: fusion.min_score for language, fusion in FUSION.items()} | {
-    "cross-lingual": CROSS_LINGUAL_MIN_SCORE
-}
-
 
 @dataclass(frozen=True)
 class Retrieval:
-    """A question, embedded, and its ranked passages."""
+    """A question, embedded, and its ranked passages, with the retriever (one snapshot) that
+    found them: the answer is built from the same snapshot even if a reload happens meanwhile."""
 
     query: Query
     hits: list[Hit]
+    retriever: Retriever
 
 
 def load_embedders(settings: Settings) -> list[Embedder]:
@@ -94,7 +89,10 @@ class NewsEngine:
         """Load the snapshot in service now."""
         with self._reload_lock:
             self._retriever = Retriever(load_snapshot(self.settings.index_dir), self.embedders)
-        logger.info("Index %s loaded: %s", self.info().version, self.info())
+        info = self._retriever.snapshot.info()
+        logger.info(
+            "Index %s loaded: %d articles, %d passages", info.version, info.articles, info.passages
+        )
 
     def reload_if_changed(self) -> bool:
         """Load the snapshot in service if it is newer than the one answering; True if swapped."""
@@ -120,38 +118,30 @@ class NewsEngine:
         """The ranked passages for a question, before any "not found" cut."""
         retriever = self.retriever  # one snapshot for the whole question, even across a reload
         query = retriever.embed(question)
-        return Retrieval(query, retriever.search(query, top_k or self.settings.top_k))
+        return Retrieval(query, retriever.search(query, top_k or self.settings.top_k), retriever)
 
     def answer(self, retrieval: Retrieval, top_k: int | None = None) -> Answer:
         """Turn a retrieval into an answer citing at most ``top_k`` passages."""
-        query = retrieval.query
+        query, retriever = retrieval.query, retrieval.retriever
         hits = retrieval.hits[: top_k or self.settings.top_k]
         passage_language = detect_language(hits[0].passage.text) if hits else query.language
+        min_score = self.settings.min_score
+        if min_score is None:
+            min_score = retriever.min_score(query.language, passage_language)
+        # Sentences are chosen lexically, weighted by the index's idf: embedding them at answer
+        # time cost 30-60 ms a question, and scored 0.93 answer-text hit on the seed questions
+        # against 1.0 for this.
         return answer_question(
             query.text,
             hits,
-            min_score=self.min_score(query.language, passage_language),
+            min_score=min_score,
             language=query.language,
-            sentence_scorer=lambda sentences: self._sentence_scores(query, sentences),
+            sentence_scorer=lexical_scorer(query.text, retriever.lexical.idf),
         )
 
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         """Answer one question with up to ``top_k`` citations (default: the TOP_K setting)."""
         return self.answer(self.retrieve(question, top_k), top_k)
-
-    def min_score(self, language: str, passage_language: str | None = None) -> float:
-        """The "not found" threshold for a question language (and the best passage's language:
-        across languages scores run lower); the MIN_SCORE setting overrides it."""
-        if self.settings.min_score is not None:
-            return self.settings.min_score
-        return self.retriever.min_score(language, passage_language or language)
-
-    def _sentence_scores(self, query: Query, sentences: Sequence[str]) -> list[float]:
-        # Lexical, weighted by the index's idf: embedding the sentences at answer time cost
-        # 30-60 ms a question, more than retrieval itself, and its answer-text hit on the seed
-        # questions was 0.93 against 1.0 for this.
-        scorer = lexical_scorer(query.text, self.retriever.lexical.idf)
-        return [float(s) for s in scorer(sentences)]
 
     def articles(self) -> list[ArticleInfo]:
         return self.retriever.snapshot.articles()
