@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from index.articles import ArticleProblem, article_passages, load_articles
 from index.embedder import Embedder
 from index.errors import IndexCorruptError, IndexNotFoundError, NoArticlesError
 from index.models import Article, Passage
-from index.store import Snapshot, build_lock, load_snapshot, write_snapshot
+from index.store import Snapshot, build_lock, current_version, load_snapshot, write_snapshot
 from index.text import detect_language
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ class BuildReport:
     version: str | None = None  # the new snapshot, or None when nothing had to change
     full: bool = False
     extra: dict[str, float] = field(default_factory=dict)
+    # The new snapshot, already loaded, for a caller that serves it (None when unchanged).
+    snapshot: Snapshot | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_unchanged(self) -> bool:
@@ -51,7 +54,8 @@ class BuildReport:
 
 def article_hash(article: Article) -> str:
     """Hash of everything about an article that ends up in the index."""
-    payload = json.dumps(asdict(article), ensure_ascii=False, sort_keys=True)
+    # vars(), not asdict(): the same JSON (fields are plain values) at a tenth of the cost.
+    payload = json.dumps(vars(article), ensure_ascii=False, sort_keys=True)
     return hashlib.sha1(payload.encode("utf-8")).hexdigest()
 
 
@@ -62,11 +66,14 @@ def build_index(
     *,
     full: bool = False,
     progress: Progress | None = None,
+    in_service: Snapshot | None = None,
 ) -> BuildReport:
     """Bring the index in ``index_dir`` up to date with the articles in ``articles_dir``.
 
     Unchanged articles keep their passages and vectors; vectors are reused by content hash and
     embedder, so only new or edited paragraphs are embedded. ``full`` ignores the old index.
+    ``in_service`` is the caller's copy of the snapshot in service, used instead of reading it again
+    if it is still the one in service.
 
     Raises:
         NoArticlesError: the folder is missing, empty, or no file in it could be read.
@@ -74,7 +81,7 @@ def build_index(
     started = time.perf_counter()
     loaded = load_articles(articles_dir)
     with build_lock(index_dir):
-        previous = None if full else _previous_snapshot(index_dir)
+        previous = None if full else _previous_snapshot(index_dir, in_service)
         names = [e.name for e in embedders]
         articles, kept = _with_last_good_versions(loaded.articles, loaded.problems, previous)
         if not articles:
@@ -119,7 +126,7 @@ def build_index(
         }
         snapshot = write_snapshot(index_dir, passages, vectors, manifest)
     reused = len(passages) * len(embedders) - embedded
-    return _finish(report, started, len(passages), reused, embedded, snapshot.name)
+    return _finish(report, started, len(passages), reused, embedded, snapshot)
 
 
 def _finish(
@@ -128,19 +135,24 @@ def _finish(
     passages: int,
     reused: int,
     embedded: int = 0,
-    version: str | None = None,
+    snapshot: Snapshot | None = None,
 ) -> BuildReport:
     return replace(
         report,
         passages=passages,
         embedded=embedded,
         reused=reused,
-        version=version,
+        version=snapshot.version if snapshot else None,
+        snapshot=snapshot,
         seconds=time.perf_counter() - started,
     )
 
 
-def _previous_snapshot(index_dir: Path) -> Snapshot | None:
+def _previous_snapshot(index_dir: Path, loaded: Snapshot | None) -> Snapshot | None:
+    if loaded is not None and loaded.path.parent == index_dir:
+        with contextlib.suppress(IndexCorruptError):
+            if current_version(index_dir) == loaded.version:
+                return loaded  # reading 10,000 passages again took 0.1-0.25 s
     try:
         return load_snapshot(index_dir)
     except IndexNotFoundError:

@@ -14,7 +14,7 @@ from index.embedder import Embedder, SentenceTransformerEmbedder
 from index.errors import IndexNotFoundError
 from index.models import Answer, ArticleInfo, Hit, IndexInfo
 from index.retrieve import Query, Retriever
-from index.store import current_version, load_snapshot
+from index.store import Snapshot, current_version, load_snapshot
 from index.text import detect_language
 
 logger = logging.getLogger(__name__)
@@ -87,9 +87,12 @@ class NewsEngine:
 
     def reload(self) -> None:
         """Load the snapshot in service now."""
+        self._serve(load_snapshot(self.settings.index_dir))
+
+    def _serve(self, snapshot: Snapshot) -> None:
         with self._reload_lock:
-            self._retriever = Retriever(load_snapshot(self.settings.index_dir), self.embedders)
-        info = self._retriever.snapshot.info()
+            self._retriever = Retriever(snapshot, self.embedders)
+        info = snapshot.info()
         logger.info(
             "Index %s loaded: %d articles, %d passages", info.version, info.articles, info.passages
         )
@@ -110,8 +113,12 @@ class NewsEngine:
             self.embedders,
             full=full,
             progress=progress,
+            in_service=self._retriever.snapshot if self._retriever else None,
         )
-        self.reload_if_changed()
+        if report.snapshot is not None:  # serve what was just built, without reading it back
+            self._serve(report.snapshot)
+        else:
+            self.reload_if_changed()
         return report
 
     def retrieve(self, question: str, top_k: int | None = None) -> Retrieval:

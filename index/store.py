@@ -223,7 +223,7 @@ def write_snapshot(
     passages: Sequence[Passage],
     vectors: dict[str, np.ndarray],
     manifest: dict[str, Any],
-) -> Path:
+) -> Snapshot:
     """Write a complete snapshot and put it in service atomically; call under ``build_lock``.
 
     Args:
@@ -233,20 +233,23 @@ def write_snapshot(
         manifest: articles and build facts; spaces, counts and format are added here.
 
     Returns:
-        The path of the new snapshot.
+        The new snapshot, loaded (the FAISS indexes written are the ones it searches).
     """
     faiss = _faiss()
     _remove_abandoned_builds(index_dir)
     tmp = index_dir / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
-    spaces = []
+    spaces, indexes = [], {}
     for number, (name, array) in enumerate(vectors.items()):
         space = SpaceInfo(name=name, dimension=int(array.shape[1]), file=f"space-{number}.faiss")
-        faiss.write_index(new_flat_index(array, space.dimension), str(tmp / space.file))
+        indexes[name] = new_flat_index(array, space.dimension)
+        faiss.write_index(indexes[name], str(tmp / space.file))
         spaces.append(asdict(space))
     with (tmp / "passages.jsonl").open("w", encoding="utf-8") as out:
         for passage in passages:
-            out.write(json.dumps(asdict(passage), ensure_ascii=False) + "\n")
+            # vars(), not asdict(): the fields are plain values, and asdict's deep copy took
+            # 0.2 s at 10,000 passages.
+            out.write(json.dumps(vars(passage), ensure_ascii=False) + "\n")
     full_manifest = {
         "format_version": FORMAT_VERSION,
         **manifest,
@@ -262,7 +265,7 @@ def write_snapshot(
     tmp.rename(final)
     _replace_file(index_dir / CURRENT_FILE, final.name + "\n")
     _prune_snapshots(index_dir, keep=final.name)
-    return final
+    return Snapshot(path=final, manifest=full_manifest, passages=tuple(passages), spaces=indexes)
 
 
 def _replace_file(path: Path, text: str) -> None:

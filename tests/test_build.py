@@ -51,6 +51,33 @@ def test_adding_an_article_embeds_only_its_passages(engine: NewsEngine, settings
     assert "Grindavik" in answer.text
 
 
+def test_update_serves_the_new_index_without_reading_it_back(
+    engine: NewsEngine, settings: Settings
+) -> None:
+    (settings.articles_dir / "volcano.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    report = engine.update_index()
+    assert report.snapshot is not None
+    assert engine.info().version == report.version == current_version(settings.index_dir)
+    on_disk = load_snapshot(settings.index_dir)
+    assert on_disk.passages == report.snapshot.passages
+    for space in on_disk.spaces:
+        assert (on_disk.matrix(space) == report.snapshot.matrix(space)).all()
+
+
+def test_update_after_another_process_built_starts_from_that_build(
+    engine: NewsEngine, settings: Settings, embedders: list[Embedder]
+) -> None:
+    # Another process (here: a direct build) adds an article the engine has not loaded yet.
+    (settings.articles_dir / "volcano.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    build_index(settings.articles_dir, settings.index_dir, embedders)
+    second = NEW_ARTICLE.replace("Volcano Erupts Near Reykjavik", "A Second Eruption")
+    (settings.articles_dir / "second.txt").write_text(second.replace("Monday", "Friday"), "utf-8")
+    report = engine.update_index()
+    assert report.added == ("second",)  # the volcano was already in the index on disk
+    assert report.embedded == 1 * len(embedders)  # only the changed paragraph ("Friday")
+    assert engine.info().passages == 14
+
+
 def test_editing_one_paragraph_re_embeds_only_that_paragraph(
     engine: NewsEngine, settings: Settings
 ) -> None:
