@@ -74,20 +74,43 @@ def tokenize(text: str) -> list[str]:
     ]
 
 
-# Stemmed words of passages already indexed, by text: a hot reload after adding one article to
-# a 10,000-passage index then tokenises only the new passages. Bounded so it cannot grow forever.
-_TOKEN_CACHE: dict[str, list[str]] = {}
-TOKEN_CACHE_MAX = 200_000
+class _Terms:
+    """Numbers for stemmed words, and each text already seen as (word numbers, counts).
+
+    Kept across indexes, so a hot reload after adding one article to a 10,000-passage index
+    tokenises only the new passages (and the index is assembled with numpy).
+    """
+
+    def __init__(self) -> None:
+        self.vocabulary: dict[str, int] = {}
+        self.cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._lock = threading.Lock()
+
+    def of(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The text's distinct stemmed words as numbers, and how often each occurs."""
+        cached = self.cache.get(text)
+        if cached is None:
+            counts = _counts(tokenize(text))
+            with self._lock:
+                vocabulary = self.vocabulary
+                ids = [vocabulary.setdefault(word, len(vocabulary)) for word in counts]
+            cached = (np.array(ids, dtype=np.int64), np.array(list(counts.values()), np.float32))
+            self.cache[text] = cached
+        return cached
 
 
-def _tokenize_cached(text: str) -> list[str]:
-    words = _TOKEN_CACHE.get(text)
-    if words is None:
-        words = tokenize(text)
-        if len(_TOKEN_CACHE) >= TOKEN_CACHE_MAX:
-            _TOKEN_CACHE.clear()
-        _TOKEN_CACHE[text] = words
-    return words
+# Texts remembered; past this a fresh cache starts (an index keeps the numbers it was built with).
+TERMS_CACHE_MAX = 200_000
+_terms = _Terms()
+_terms_lock = threading.Lock()
+
+
+def _current_terms(adding: int) -> _Terms:
+    global _terms
+    with _terms_lock:
+        if len(_terms.cache) + adding > TERMS_CACHE_MAX:
+            _terms = _Terms()
+        return _terms
 
 
 @dataclass(frozen=True)
@@ -109,48 +132,52 @@ class BM25Index:
 
     def __init__(self, texts: Sequence[str]) -> None:
         self.size = len(texts)
-        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._idf: dict[str, float] = {}
-        self._index([_tokenize_cached(text) for text in texts])
+        terms = _current_terms(len(texts))
+        self._vocabulary = terms.vocabulary
+        self._index([terms.of(text) for text in texts])
 
-    def _index(self, documents: Sequence[Sequence[str]]) -> None:
-        lengths = np.array([len(d) for d in documents], dtype=np.float32)
+    def _index(self, documents: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Postings of every word, in one array sorted by word (rows, BM25 weights), with
+        ``_starts[w]:_starts[w + 1]`` the slice of word number ``w``."""
+        empty = (np.zeros(0, np.int64), np.zeros(0, np.float32))
+        ids = np.concatenate([d[0] for d in documents] or [empty[0]])
+        tfs = np.concatenate([d[1] for d in documents] or [empty[1]])
+        lengths = np.array([d[1].sum() for d in documents], dtype=np.float32)
+        rows = np.repeat(np.arange(len(documents)), [len(d[0]) for d in documents])
         average = float(lengths.mean()) if len(documents) and lengths.sum() else 1.0
         norm = K1 * (1 - B + B * lengths / average)
-        rows_by_term: dict[str, list[int]] = {}
-        tfs_by_term: dict[str, list[int]] = {}
-        for row, words in enumerate(documents):
-            for word, count in _counts(words).items():
-                rows_by_term.setdefault(word, []).append(row)
-                tfs_by_term.setdefault(word, []).append(count)
-        for word, row_list in rows_by_term.items():
-            rows = np.array(row_list, dtype=np.int32)
-            tf = np.array(tfs_by_term[word], dtype=np.float32)
-            df = len(row_list)
-            idf = math.log(1 + (self.size - df + 0.5) / (df + 0.5))
-            self._idf[word] = idf
-            self._postings[word] = (
-                rows,
-                (idf * tf * (K1 + 1) / (tf + norm[rows])).astype(np.float32),
-            )
+        order = np.argsort(ids, kind="stable")
+        ids, tfs, rows = ids[order], tfs[order], rows[order]
+        df = np.bincount(ids, minlength=len(self._vocabulary)).astype(np.float64)
+        self._idf = np.log(1 + (self.size - df + 0.5) / (df + 0.5))
+        self._idf[df == 0] = 0.0
+        self._starts = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
+        self._rows = rows.astype(np.int32)
+        self._weights = (self._idf[ids] * tfs * (K1 + 1) / (tfs + norm[rows])).astype(np.float32)
+
+    def _number(self, word: str) -> int | None:
+        number = self._vocabulary.get(word)
+        return number if number is not None and number < len(self._idf) else None
 
     def idf(self, word: str) -> float:
         """The inverse document frequency of a stemmed word (0 for an unknown word)."""
-        return self._idf.get(word, 0.0)
+        number = self._number(word)
+        return 0.0 if number is None else float(self._idf[number])
 
     def best_possible(self, words: Iterable[str]) -> float:
         """The score bound for a question: each word at full saturation. A word no passage has
         counts at the highest idf, so "Spartak" in a question lowers every passage's share."""
         unseen = math.log(1 + (self.size + 0.5) / 0.5)
-        return sum(self._idf.get(w, unseen) * (K1 + 1) for w in words)
+        return sum((self.idf(w) or unseen) * (K1 + 1) for w in words)
 
     def scores(self, words: Sequence[str]) -> np.ndarray:
         """BM25 scores of every passage for the stemmed question words (repeats count once)."""
         total = np.zeros(self.size, dtype=np.float32)
         for word in dict.fromkeys(words):
-            posting = self._postings.get(word)
-            if posting is not None:
-                total[posting[0]] += posting[1]
+            number = self._number(word)
+            if number is not None:
+                start, end = self._starts[number], self._starts[number + 1]
+                total[self._rows[start:end]] += self._weights[start:end]  # rows are distinct
         return total
 
     def search(self, question: str, top_k: int) -> list[LexicalHit]:
