@@ -381,7 +381,7 @@ async def test_admin_commands(bot: RunningBot) -> None:
     bot.api.send_text(admin, "/reload")
     reloaded = (await bot.api.wait_for_replies(admin["id"], 4))[3]
     assert reloaded.params["text"] == (
-        f"Index reloaded: 1 articles, 10 passages (built {info.built_at})."
+        f"Index reloaded. Articles: 1, passages: 10 (built {info.built_at})."
     )
 
 
