@@ -75,18 +75,36 @@ class _OpenMP:
 # So a question takes a second thread only when a core is idle at that moment.
 QUERY_MAX_THREADS = 2
 LOADAVG = "/proc/loadavg"
+OWN_THREADS = "/proc/self/task"
 
 
-def idle_cores(loadavg: str, cpus: int) -> int:
-    """Cores running nothing at this instant, from the text of ``/proc/loadavg``.
+def idle_cores(loadavg: str, cpus: int, own_runnable: int = 1) -> int:
+    """Cores that nothing else is running on at this instant.
 
-    Its fourth field is ``runnable/total`` scheduling entities; runnable counts the caller.
+    ``loadavg`` is the text of ``/proc/loadavg``, whose fourth field is ``runnable/total``
+    scheduling entities; ``own_runnable`` is how many of the runnable are this process's own
+    threads (at least the caller). Our own OpenMP workers spin for a moment after each question
+    and would make the machine look busy, but they yield at once to our next question.
     """
     try:
         runnable = int(loadavg.split()[3].split("/")[0])
     except (IndexError, ValueError):
         return 0
-    return max(0, cpus - runnable)
+    foreign = max(0, runnable - max(1, own_runnable))
+    return max(0, cpus - 1 - foreign)
+
+
+def _own_runnable() -> int:
+    count = 0
+    with os.scandir(OWN_THREADS) as tasks:
+        for task in tasks:
+            try:
+                with open(os.path.join(task.path, "stat"), encoding="ascii", errors="replace") as f:
+                    state = f.read().rpartition(")")[2].split()[0]
+            except (OSError, IndexError):
+                continue
+            count += state == "R"
+    return count
 
 
 def query_threads(cpus: int | None = None) -> int:
@@ -95,7 +113,7 @@ def query_threads(cpus: int | None = None) -> int:
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
     try:
         with open(LOADAVG, encoding="ascii") as handle:
-            idle = idle_cores(handle.read(), cpus)
+            idle = idle_cores(handle.read(), cpus, _own_runnable())
     except OSError:
         return 1  # not Linux: stay on the safe side
     return max(1, min(QUERY_MAX_THREADS, 1 + idle))

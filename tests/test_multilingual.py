@@ -17,6 +17,9 @@ def test_idle_cores_counts_cores_not_running_anything() -> None:
     assert idle_cores("2.10 1.20 0.30 3/312 4242\n", cpus=2) == 0
     assert idle_cores("0.00 0.00 0.00 1/90 7\n", cpus=8) == 7
     assert idle_cores("garbage", cpus=2) == 0
+    # Our own spinning OpenMP worker is not another program's load.
+    assert idle_cores("0.50 0.20 0.30 2/312 4242\n", cpus=2, own_runnable=2) == 1
+    assert idle_cores("1.50 0.20 0.30 3/312 4242\n", cpus=2, own_runnable=2) == 0
 
 
 @pytest.mark.parametrize(
