@@ -54,7 +54,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "stale_button": "That source is no longer available; ask again for a fresh answer.",
         "not_allowed": "Sorry, this bot is not available in this chat (id {chat_id}).",
         "admins_only": "Sorry, {command} is for admins only.",
-        "reloaded": "Index reloaded. Articles: {articles}, passages: {passages} (built {built_at}).",
+        "reloaded": "Index reloaded. Articles: {articles}, passages: {passages} "
+        "(built {built_at}).",
         "stats": "<b>Stats</b>\n"
         "Questions served: {questions}\n"
         "Not found: {not_found} ({not_found_pct})\n"
