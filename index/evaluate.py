@@ -19,7 +19,6 @@ from index.embedder import Embedder
 from index.engine import NewsEngine
 from index.errors import NewsIndexError
 from index.models import Answer, Hit
-from index.store import current_version
 
 RANKS = (1, 3, 5)
 MRR_DEPTH = 10
@@ -169,7 +168,7 @@ def run_evaluation(
     *,
     exclude_gold_article: bool = False,
 ) -> EvalReport:
-    """Evaluate a question file against the index in ``settings`` (built first if missing).
+    """Evaluate a question file against the index in ``settings`` (brought up to date first).
 
     With ``exclude_gold_article`` every question becomes unanswerable and is asked of a copy of
     the index rebuilt without its gold article (vectors are reused, nothing is re-embedded).
@@ -179,10 +178,7 @@ def run_evaluation(
     """
     questions = read_questions(questions_file)
     engine = NewsEngine(settings, embedders)
-    if current_version(settings.index_dir) is None:
-        engine.update_index()
-    else:
-        engine.reload()
+    engine.update_index()  # incremental: embeds only what changed since the last build
     if not exclude_gold_article:
         return evaluate(questions, partial(_retrieve_and_answer, engine))
     with tempfile.TemporaryDirectory(prefix="newsbot-eval-") as tmp:
