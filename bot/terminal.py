@@ -47,8 +47,9 @@ def format_build_report(report: BuildReport) -> str:
         )
     lines = [
         head,
-        f"Embedded {report.embedded} passage vectors, reused {report.reused}, "
-        f"in {report.seconds:.2f} s",
+        f"Embedded {report.embedded} passage vectors"
+        + (f" and {report.sentences_embedded} sentences" if report.sentences_embedded else "")
+        + f", reused {report.reused}, in {report.seconds:.2f} s",
     ]
     for article_id in report.kept_broken:
         lines.append(f"Kept the last good version of {article_id} (its file is broken)")

@@ -15,11 +15,18 @@ from pathlib import Path
 import numpy as np
 
 from index.articles import ArticleProblem, article_passages, load_articles
-from index.embedder import Embedder
+from index.embedder import Embedder, is_multilingual
 from index.errors import IndexCorruptError, IndexNotFoundError, NoArticlesError
 from index.models import Article, Passage
-from index.store import Snapshot, build_lock, current_version, load_snapshot, write_snapshot
-from index.text import detect_language
+from index.store import (
+    SentenceVectors,
+    Snapshot,
+    build_lock,
+    current_version,
+    load_snapshot,
+    write_snapshot,
+)
+from index.text import detect_language, split_sentences
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +47,7 @@ class BuildReport:
     passages: int = 0
     embedded: int = 0
     reused: int = 0
+    sentences_embedded: int = 0  # sentences of new passages, for the spaces that keep them
     seconds: float = 0.0
     version: str | None = None  # the new snapshot, or None when nothing had to change
     full: bool = False
@@ -82,7 +90,6 @@ def build_index(
     loaded = load_articles(articles_dir)
     with build_lock(index_dir):
         previous = None if full else _previous_snapshot(index_dir, in_service)
-        names = [e.name for e in embedders]
         articles, kept = _with_last_good_versions(loaded.articles, loaded.problems, previous)
         if not articles:
             raise NoArticlesError(
@@ -102,11 +109,11 @@ def build_index(
             full=full,
         )
         nothing_changed = not (report.added or report.changed or report.removed)
-        if previous is not None and nothing_changed and sorted(previous.spaces) == sorted(names):
+        if previous is not None and nothing_changed and _same_spaces(previous, embedders):
             reused = len(previous.passages) * len(embedders)
             return _finish(report, started, len(previous.passages), reused)
         passages = _passages(articles, hashes, old_hashes, previous, embedders)
-        vectors, embedded = _vectors(passages, previous, embedders, progress)
+        vectors, sentences, embedded = _vectors(passages, previous, embedders, progress)
         # Counted once: a per-article scan of all passages took 2 s at 10,000 passages.
         counts = Counter(p.article_id for p in passages)
         manifest = {
@@ -124,9 +131,10 @@ def build_index(
                 for a in articles
             },
         }
-        snapshot = write_snapshot(index_dir, passages, vectors, manifest)
-    reused = len(passages) * len(embedders) - embedded
-    return _finish(report, started, len(passages), reused, embedded, snapshot)
+        snapshot = write_snapshot(index_dir, passages, vectors, manifest, sentences)
+    reused = len(passages) * len(embedders) - embedded.passages
+    report = replace(report, sentences_embedded=embedded.sentences)
+    return _finish(report, started, len(passages), reused, embedded.passages, snapshot)
 
 
 def _finish(
@@ -228,7 +236,20 @@ def _passages(
 
 
 def _reads(embedder: Embedder, text: str) -> bool:
-    return detect_language(text) == "en" or bool(getattr(embedder, "multilingual", False))
+    return detect_language(text) == "en" or is_multilingual(embedder)
+
+
+def _same_spaces(previous: Snapshot, embedders: Sequence[Embedder]) -> bool:
+    """Whether the index has exactly the embedders' spaces, with sentence vectors where kept."""
+    if sorted(previous.spaces) != sorted(e.name for e in embedders):
+        return False
+    return all(previous.sentences(e.name) is not None for e in embedders if is_multilingual(e))
+
+
+@dataclass(frozen=True)
+class _Embedded:
+    passages: int  # passage texts embedded, summed over the embedders
+    sentences: int
 
 
 def _vectors(
@@ -236,36 +257,115 @@ def _vectors(
     previous: Snapshot | None,
     embedders: Sequence[Embedder],
     progress: Progress | None,
-) -> tuple[dict[str, np.ndarray], int]:
-    """One array per embedder, rows aligned with ``passages``; returns (arrays, texts embedded)."""
+) -> tuple[dict[str, np.ndarray], dict[str, SentenceVectors], _Embedded]:
+    """Passage vectors per embedder (rows aligned with ``passages``) and sentence vectors for
+    the spaces that keep them; vectors of unchanged texts are reused, the rest embedded."""
     vectors: dict[str, np.ndarray] = {}
-    todo: dict[str, list[int]] = {}
+    jobs: list[tuple[Embedder, list[str]]] = []
+    missing: dict[str, list[int]] = {}
     for embedder in embedders:
         array = np.zeros((len(passages), embedder.dimension), dtype=np.float32)
         known = _known_vectors(previous, embedder)
-        missing = []
+        missing[embedder.name] = []
         for row, passage in enumerate(passages):
             vector = known.get(passage.content_hash)
             if vector is None:
-                missing.append(row)
+                missing[embedder.name].append(row)
             else:
                 array[row] = vector
         vectors[embedder.name] = array
-        todo[embedder.name] = missing
-    total = sum(len(rows) for rows in todo.values())
+        jobs.append((embedder, [passages[row].text for row in missing[embedder.name]]))
+    plans = {
+        e.name: _SentencePlan.make(passages, previous, e) for e in embedders if is_multilingual(e)
+    }
+    jobs += [(e, plans[e.name].texts) for e in embedders if e.name in plans]
+    results = _embed_all(jobs, progress)
+    for embedder, result in zip(embedders, results, strict=False):
+        vectors[embedder.name][missing[embedder.name]] = result
+    sentence_results = results[len(embedders) :]
+    sentences = {
+        name: plan.assemble(result, vectors[name])
+        for (name, plan), result in zip(plans.items(), sentence_results, strict=True)
+    }
+    embedded = _Embedded(
+        passages=sum(len(rows) for rows in missing.values()),
+        sentences=sum(len(plan.texts) for plan in plans.values()),
+    )
+    return vectors, sentences, embedded
+
+
+def _embed_all(
+    jobs: Sequence[tuple[Embedder, list[str]]], progress: Progress | None
+) -> list[np.ndarray]:
+    """Embed every job's texts in chunks, reporting progress over all of them."""
+    total = sum(len(texts) for _, texts in jobs)
     done = 0
     if progress and total:
         progress(0, total)
-    for embedder in embedders:
-        rows = todo[embedder.name]
-        for start in range(0, len(rows), EMBED_CHUNK):
-            chunk = rows[start : start + EMBED_CHUNK]
-            texts = [passages[row].text for row in chunk]
-            vectors[embedder.name][chunk] = embedder.embed_passages(texts)
+    results = []
+    for embedder, texts in jobs:
+        parts = [np.zeros((0, embedder.dimension), dtype=np.float32)]
+        for start in range(0, len(texts), EMBED_CHUNK):
+            chunk = texts[start : start + EMBED_CHUNK]
+            parts.append(embedder.embed_passages(chunk))
             done += len(chunk)
             if progress:
                 progress(done, total)
-    return vectors, total
+        results.append(np.concatenate(parts))
+    return results
+
+
+@dataclass(frozen=True)
+class _SentencePlan:
+    """Where each passage's sentence vectors come from: the old index (same text), the passage
+    vector itself (a one-sentence passage), or ``texts`` to embed (``int``: how many)."""
+
+    blocks: list[np.ndarray | int | None]
+    texts: list[str]
+
+    @classmethod
+    def make(
+        cls, passages: Sequence[Passage], previous: Snapshot | None, embedder: Embedder
+    ) -> _SentencePlan:
+        known = None
+        if previous is not None and embedder.name in previous.spaces:
+            known = previous.sentences(embedder.name)
+            if known is not None and known.vectors.shape[1] != embedder.dimension:
+                known = None
+        known_rows = (
+            {p.content_hash: row for row, p in enumerate(previous.passages)}
+            if known is not None and previous is not None
+            else {}
+        )
+        blocks: list[np.ndarray | int | None] = []
+        texts: list[str] = []
+        for passage in passages:
+            row = known_rows.get(passage.content_hash)
+            if known is not None and row is not None:
+                blocks.append(known.of(row))
+                continue
+            sentences = split_sentences(passage.text)
+            if len(sentences) <= 1:
+                blocks.append(None)
+            else:
+                blocks.append(len(sentences))
+                texts.extend(sentences)
+        return cls(blocks, texts)
+
+    def assemble(self, embedded: np.ndarray, passage_vectors: np.ndarray) -> SentenceVectors:
+        parts = [np.zeros((0, passage_vectors.shape[1]), dtype=np.float32)]
+        used = 0
+        for row, block in enumerate(self.blocks):
+            if block is None:
+                parts.append(passage_vectors[row : row + 1])
+            elif isinstance(block, int):
+                parts.append(embedded[used : used + block])
+                used += block
+            else:
+                parts.append(block)
+        counts = [len(part) for part in parts[1:]]
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return SentenceVectors(offsets, np.concatenate(parts).astype(np.float32, copy=False))
 
 
 def _known_vectors(previous: Snapshot | None, embedder: Embedder) -> dict[str, np.ndarray]:

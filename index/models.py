@@ -50,6 +50,7 @@ class Hit:
 
     passage: Passage
     score: float
+    row: int | None = None  # the passage's row in the snapshot it was found in
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,34 @@ class SpaceInfo:
     name: str
     dimension: int
     file: str
+    # Optional: one vector per sentence of every passage (rows of ``sentences``; passage i owns
+    # rows offsets[i]:offsets[i + 1]), for spaces that score passages by their best sentence.
+    sentences: str | None = None
+    sentence_offsets: str | None = None
+
+
+@dataclass(frozen=True)
+class SentenceVectors:
+    """The sentence vectors of one space: passage ``i`` owns rows ``offsets[i]:offsets[i + 1]``
+    of ``vectors`` (every passage has at least one sentence)."""
+
+    offsets: np.ndarray  # int64, len(passages) + 1
+    vectors: np.ndarray  # float32, (offsets[-1], dimension)
+
+    def of(self, row: int) -> np.ndarray:
+        return self.vectors[self.offsets[row] : self.offsets[row + 1]]
+
+    def best(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """For each passage row, the highest similarity of one of its sentences to ``query``."""
+        if not len(rows):
+            return np.zeros(0, dtype=np.float32)
+        starts = self.offsets[rows]
+        counts = self.offsets[rows + 1] - starts
+        groups = np.concatenate([[0], np.cumsum(counts)[:-1]])  # where each passage's run begins
+        # Row numbers of every sentence of the given passages, passage after passage.
+        sentence_rows = np.arange(int(counts.sum())) + np.repeat(starts - groups, counts)
+        scores = np.asarray(self.vectors[sentence_rows] @ query, dtype=np.float32)
+        return np.maximum.reduceat(scores, groups)
 
 
 @dataclass(frozen=True)
@@ -77,6 +105,8 @@ class Snapshot:
     manifest: dict[str, Any]
     passages: tuple[Passage, ...]
     spaces: dict[str, Any]  # embedder name -> faiss.Index, rows aligned with ``passages``
+    # embedder name -> (offsets, vectors), for the spaces that keep sentence vectors
+    sentence_spaces: dict[str, SentenceVectors] = field(default_factory=dict)
 
     @property
     def version(self) -> str:
@@ -119,6 +149,10 @@ class Snapshot:
         view = np.asarray(flat, dtype=np.float32).reshape(index.ntotal, index.d)
         view.flags.writeable = False
         return view
+
+    def sentences(self, space: str) -> SentenceVectors | None:
+        """The sentence vectors of a space, or None if the index has none for it."""
+        return self.sentence_spaces.get(space)
 
     def search(self, space: str, query: np.ndarray, top_k: int) -> list[tuple[int, float]]:
         """Rows and inner-product scores of the ``top_k`` nearest passages in one space."""
@@ -191,7 +225,7 @@ def _read_snapshot(path: Path) -> Snapshot:
             )
         with (path / "passages.jsonl").open(encoding="utf-8") as lines:
             passages = tuple(Passage(**json.loads(line)) for line in lines)
-        spaces = {}
+        spaces, sentence_spaces = {}, {}
         for raw in manifest["spaces"]:
             space = SpaceInfo(**raw)
             index = faiss.read_index(str(path / space.file))
@@ -201,9 +235,37 @@ def _read_snapshot(path: Path) -> Snapshot:
                     f"expected {len(passages)} of {space.dimension}; {REBUILD_HINT}."
                 )
             spaces[space.name] = index
+            if space.sentences and space.sentence_offsets:
+                sentence_spaces[space.name] = _read_sentences(
+                    path / space.sentences, path / space.sentence_offsets, index.d, len(passages)
+                )
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorruptError(f"Cannot read the index in {path}: {exc}; {REBUILD_HINT}.") from exc
-    return Snapshot(path=path, manifest=manifest, passages=passages, spaces=spaces)
+    return Snapshot(
+        path=path,
+        manifest=manifest,
+        passages=passages,
+        spaces=spaces,
+        sentence_spaces=sentence_spaces,
+    )
+
+
+def _read_sentences(
+    vectors_file: Path, offsets_file: Path, dimension: int, passages: int
+) -> SentenceVectors:
+    # Memory-mapped: a question reads only its candidates' sentences.
+    vectors = np.load(vectors_file, mmap_mode="r", allow_pickle=False)
+    offsets = np.load(offsets_file, allow_pickle=False)
+    if (
+        offsets.shape != (passages + 1,)
+        or vectors.shape[1:] != (dimension,)
+        or int(offsets[-1]) != len(vectors)
+        or (np.diff(offsets) < 1).any()
+    ):
+        raise IndexCorruptError(
+            f"{vectors_file} does not match the passages of the index; {REBUILD_HINT}."
+        )
+    return SentenceVectors(offsets.astype(np.int64), vectors)
 
 
 @contextlib.contextmanager
@@ -223,6 +285,7 @@ def write_snapshot(
     passages: Sequence[Passage],
     vectors: dict[str, np.ndarray],
     manifest: dict[str, Any],
+    sentences: dict[str, SentenceVectors] | None = None,
 ) -> Snapshot:
     """Write a complete snapshot and put it in service atomically; call under ``build_lock``.
 
@@ -230,6 +293,7 @@ def write_snapshot(
         index_dir: the index folder.
         passages: the passages, in row order.
         vectors: embedder name -> array of shape (len(passages), dimension).
+        sentences: embedder name -> sentence vectors, for the spaces that keep them.
         manifest: articles and build facts; spaces, counts and format are added here.
 
     Returns:
@@ -239,11 +303,17 @@ def write_snapshot(
     _remove_abandoned_builds(index_dir)
     tmp = index_dir / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
+    sentences = sentences or {}
     spaces, indexes = [], {}
     for number, (name, array) in enumerate(vectors.items()):
         space = SpaceInfo(name=name, dimension=int(array.shape[1]), file=f"space-{number}.faiss")
         indexes[name] = new_flat_index(array, space.dimension)
         faiss.write_index(indexes[name], str(tmp / space.file))
+        if name in sentences:
+            vectors_file, offsets_file = f"sentences-{number}.npy", f"sentence-offsets-{number}.npy"
+            np.save(tmp / vectors_file, sentences[name].vectors, allow_pickle=False)
+            np.save(tmp / offsets_file, sentences[name].offsets, allow_pickle=False)
+            space = replace(space, sentences=vectors_file, sentence_offsets=offsets_file)
         spaces.append(asdict(space))
     with (tmp / "passages.jsonl").open("w", encoding="utf-8") as out:
         for passage in passages:
@@ -265,7 +335,13 @@ def write_snapshot(
     tmp.rename(final)
     _replace_file(index_dir / CURRENT_FILE, final.name + "\n")
     _prune_snapshots(index_dir, keep=final.name)
-    return Snapshot(path=final, manifest=full_manifest, passages=tuple(passages), spaces=indexes)
+    return Snapshot(
+        path=final,
+        manifest=full_manifest,
+        passages=tuple(passages),
+        spaces=indexes,
+        sentence_spaces={name: sentences[name] for name in sentences if name in vectors},
+    )
 
 
 def _replace_file(path: Path, text: str) -> None:

@@ -9,14 +9,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index.build import build_index
 from index.config import Settings
-from index.embedder import Embedder
+from index.embedder import Embedder, is_multilingual
 from index.engine import NewsEngine
 from index.errors import IndexMismatchError, IndexNotFoundError, NoArticlesError
-from index.store import current_version, load_snapshot
+from index.store import (
+    SentenceVectors,
+    build_lock,
+    current_version,
+    load_snapshot,
+    write_snapshot,
+)
+from index.text import split_sentences
 from tests.conftest import ROOT
 
 NEW_ARTICLE = """Volcano Erupts Near Reykjavik
@@ -114,12 +122,24 @@ def test_manifest_and_metadata_are_written_without_pickle(
 ) -> None:
     snapshot = load_snapshot(settings.index_dir)
     files = sorted(p.name for p in snapshot.path.iterdir())
-    assert files == ["manifest.json", "passages.jsonl", "space-0.faiss", "space-1.faiss"]
+    assert files == [
+        "manifest.json",
+        "passages.jsonl",
+        "sentence-offsets-1.npy",  # the multilingual space (e5) keeps a vector per sentence
+        "sentences-1.npy",
+        "space-0.faiss",
+        "space-1.faiss",
+    ]
+    for name in files:
+        if name.endswith(".npy"):
+            np.load(snapshot.path / name, allow_pickle=False)  # raises if anything is pickled
     manifest = json.loads((snapshot.path / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["format_version"] == 1
     assert manifest["passage_count"] == 10
     assert [s["name"] for s in manifest["spaces"]] == [e.name for e in engine.embedders]
     assert manifest["spaces"][0]["dimension"] == 384
+    assert manifest["spaces"][0]["sentences"] is None  # all-MiniLM-L6-v2: passages only
+    assert manifest["spaces"][1]["sentences"] == "sentences-1.npy"
     article = manifest["articles"]["000_93de25b234f683de"]
     assert article["title"] == "Putin Calls for Russia to Lead the World in AI"
     assert len(article["hash"]) == 40
@@ -127,6 +147,69 @@ def test_manifest_and_metadata_are_written_without_pickle(
     assert first["paragraph"] == 1
     assert first["article_id"] == "000_93de25b234f683de"
     assert len(first["content_hash"]) == 40
+
+
+def _e5(embedders: list[Embedder]) -> Embedder:
+    return next(e for e in embedders if is_multilingual(e))
+
+
+def test_sentence_vectors_are_the_embeddings_of_each_sentence(
+    engine: NewsEngine, embedders: list[Embedder]
+) -> None:
+    e5 = _e5(embedders)
+    snapshot = engine.retriever.snapshot
+    sentences = snapshot.sentences(e5.name)
+    assert sentences is not None
+    assert snapshot.sentences(embedders[0].name) is None
+    for row, passage in enumerate(snapshot.passages):
+        split = split_sentences(passage.text)
+        block = sentences.of(row)
+        assert len(block) == len(split)
+        expected = e5.embed_passages([split[-1]])[0]
+        assert float(block[-1] @ expected) > 0.999
+
+
+def test_new_article_embeds_only_its_sentences(
+    engine: NewsEngine, settings: Settings, embedders: list[Embedder]
+) -> None:
+    (settings.articles_dir / "volcano.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    report = engine.update_index()
+    # Both paragraphs are one sentence each: their passage vectors serve as sentence vectors.
+    assert report.embedded == 2 * len(embedders)
+    assert report.sentences_embedded == 0
+    two_sentences = NEW_ARTICLE.replace("high.", "high. Flights were not affected.")
+    (settings.articles_dir / "volcano.txt").write_text(two_sentences, encoding="utf-8")
+    report = engine.update_index()
+    assert report.changed == ("volcano",)
+    assert report.embedded == len(embedders)  # the edited paragraph, once per space
+    assert report.sentences_embedded == 2  # its two sentences, in the e5 space only
+    assert engine.update_index().sentences_embedded == 0
+
+
+def test_index_without_sentence_vectors_gains_them_without_re_embedding_passages(
+    engine: NewsEngine, settings: Settings, embedders: list[Embedder]
+) -> None:
+    old = engine.retriever.snapshot
+    vectors = {name: old.vectors(name) for name in old.spaces}
+    manifest = {k: old.manifest[k] for k in ("built_at", "build_seconds", "articles")}
+    with build_lock(settings.index_dir):
+        write_snapshot(settings.index_dir, old.passages, vectors, manifest)  # as built before
+    assert load_snapshot(settings.index_dir).sentences(_e5(embedders).name) is None
+    report = build_index(settings.articles_dir, settings.index_dir, embedders)
+    assert report.embedded == 0
+    assert report.sentences_embedded == sum(
+        len(split) for p in old.passages if len(split := split_sentences(p.text)) > 1
+    )
+    assert load_snapshot(settings.index_dir).sentences(_e5(embedders).name) is not None
+
+
+def test_best_sentence_per_passage() -> None:
+    vectors = np.array([[1, 0], [0, 1], [0.6, 0.8], [0.8, 0.6], [-1, 0]], dtype=np.float32)
+    sentences = SentenceVectors(np.array([0, 2, 3, 5]), vectors)  # passages own 2, 1, 2 rows
+    query = np.array([0.0, 1.0], dtype=np.float32)
+    assert sentences.best(np.array([0, 1, 2]), query).tolist() == pytest.approx([1.0, 0.8, 0.6])
+    assert sentences.best(np.array([2, 0]), query).tolist() == pytest.approx([0.6, 1.0])
+    assert sentences.best(np.array([], dtype=np.int64), query).shape == (0,)
 
 
 def test_broken_file_is_skipped_and_keeps_its_last_good_version(

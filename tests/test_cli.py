@@ -14,8 +14,10 @@ from click.testing import CliRunner
 
 import index.engine
 from bot.cli import cli, format_eval
+from index.articles import read_article_file
 from index.embedder import Embedder
 from index.evaluate import EvalReport
+from index.text import split_sentences
 from tests.conftest import ROOT, SEED_QUESTIONS, SEEDS
 
 
@@ -32,6 +34,10 @@ def folders(tmp_path: Path) -> list[str]:
     return ["--articles", str(tmp_path / "articles"), "--index", str(tmp_path / "index")]
 
 
+def seed_paragraphs() -> list[str]:
+    return [p for path in SEEDS.glob("*.txt") for p in read_article_file(path)[0].paragraphs]
+
+
 def test_index_reports_what_happened_then_nothing_to_do(
     runner: CliRunner, folders: list[str]
 ) -> None:
@@ -39,7 +45,12 @@ def test_index_reports_what_happened_then_nothing_to_do(
     assert first.exit_code == 0, first.output
     assert "Indexed 1 article, 10 passages" in first.output
     assert "1 added, 0 changed, 0 removed" in first.output
-    assert "Embedded 20 passage vectors, reused 0" in first.output
+    # Each of the 10 paragraphs in both spaces, and the sentences of the paragraphs that have
+    # more than one in the multilingual space.
+    sentences = sum(
+        len(split) for text in seed_paragraphs() if len(split := split_sentences(text)) > 1
+    )
+    assert f"Embedded 20 passage vectors and {sentences} sentences, reused 0" in first.output
     second = runner.invoke(cli, ["index", *folders])
     assert second.exit_code == 0
     assert "Index up to date" in second.output
