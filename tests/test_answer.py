@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from index.answer import MAX_ANSWER_CHARS, MAX_SENTENCES, answer_question, lexical_scorer
+import pytest
+
+from index.answer import (
+    MAX_ANSWER_CHARS,
+    MAX_SENTENCES,
+    answer_question,
+    blended_scorer,
+    lexical_scorer,
+)
 from index.models import Hit, Passage
 from index.text import content_hash
 
@@ -70,3 +78,14 @@ def test_answer_stays_short() -> None:
     answer = answer_question("GigaChat fact", [_hit(long_sentences, 0.9)], min_score=0.5)
     assert 1 <= len(answer.sentences) <= MAX_SENTENCES
     assert sum(len(s.text) for s in answer.sentences) <= MAX_ANSWER_CHARS
+
+
+def test_blended_scorer_adds_weighted_similarity_and_floors_unknown_sentences() -> None:
+    base = lexical_scorer("When is the press conference?")
+    similarity = {"The press conference is on December 19.": 0.9, "Putin spoke.": 0.5}
+    blended = blended_scorer(base, similarity, 2.0)
+    sentences = ["The press conference is on December 19.", "Putin spoke.", "Unseen sentence."]
+    plain, mixed = base(sentences), blended(sentences)
+    assert mixed[0] == pytest.approx(plain[0] + 1.8)
+    assert mixed[1] == pytest.approx(plain[1] + 1.0)
+    assert mixed[2] == pytest.approx(plain[2] + 1.0)  # the least similar known sentence's value

@@ -45,3 +45,19 @@ def test_hits_are_sorted_and_bounded_by_top_k(seed_engine: NewsEngine) -> None:
     hits = seed_engine.retrieve("What did Putin say about AI?", 4).hits
     assert len(hits) == 4
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_russian_question_quotes_the_english_sentence_that_answers(
+    seed_engine: NewsEngine,
+) -> None:
+    # No word is shared across the languages: the lexical score ties both sentences of
+    # paragraph 7, so both were quoted; the stored sentence vectors pick the one that answers.
+    question = "Что Путин думает о международном сотрудничестве?"
+    retrieval = seed_engine.retrieve(question)
+    assert retrieval.hits[0].passage.paragraph == 7
+    similarity = retrieval.retriever.sentence_similarities(retrieval.query, retrieval.hits[:1])
+    assert len(similarity) == 2  # both sentences of paragraph 7
+    best = max(similarity, key=similarity.__getitem__)
+    assert best.startswith("Putin affirmed Russia’s commitment to international collaboration")
+    answer = seed_engine.answer(retrieval)
+    assert answer.text == f"{best} [1]"
