@@ -156,11 +156,11 @@ def _finish(
     )
 
 
-def _previous_snapshot(index_dir: Path, loaded: Snapshot | None) -> Snapshot | None:
-    if loaded is not None and loaded.path.parent == index_dir:
+def _previous_snapshot(index_dir: Path, in_service: Snapshot | None) -> Snapshot | None:
+    if in_service is not None and in_service.path.parent == index_dir:
         with contextlib.suppress(IndexCorruptError):
-            if current_version(index_dir) == loaded.version:
-                return loaded  # reading 10,000 passages again took 0.1-0.25 s
+            if current_version(index_dir) == in_service.version:
+                return in_service  # reading 10,000 passages again took 0.1-0.25 s
     try:
         return load_snapshot(index_dir)
     except IndexNotFoundError:
@@ -280,7 +280,7 @@ def _vectors(
     }
     jobs += [(e, plans[e.name].texts) for e in embedders if e.name in plans]
     results = _embed_all(jobs, progress)
-    for embedder, result in zip(embedders, results, strict=False):
+    for embedder, result in zip(embedders, results[: len(embedders)], strict=True):
         vectors[embedder.name][missing[embedder.name]] = result
     sentence_results = results[len(embedders) :]
     sentences = {
@@ -327,11 +327,9 @@ class _SentencePlan:
     def make(
         cls, passages: Sequence[Passage], previous: Snapshot | None, embedder: Embedder
     ) -> _SentencePlan:
-        known = None
-        if previous is not None and embedder.name in previous.spaces:
-            known = previous.sentences(embedder.name)
-            if known is not None and known.vectors.shape[1] != embedder.dimension:
-                known = None
+        known = previous.sentences(embedder.name) if previous is not None else None
+        if known is not None and known.vectors.shape[1] != embedder.dimension:
+            known = None
         known_rows = (
             {p.content_hash: row for row, p in enumerate(previous.passages)}
             if known is not None and previous is not None

@@ -16,7 +16,12 @@ from index.build import build_index
 from index.config import Settings
 from index.embedder import Embedder, is_multilingual
 from index.engine import NewsEngine
-from index.errors import IndexMismatchError, IndexNotFoundError, NoArticlesError
+from index.errors import (
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    NoArticlesError,
+)
 from index.store import (
     SentenceVectors,
     build_lock,
@@ -307,3 +312,13 @@ def test_build_killed_midway_leaves_the_old_index_usable(
     assert len(list(settings.index_dir.glob("snap-*"))) <= 2
     assert engine.reload_if_changed()
     assert engine.info().passages == 22
+
+
+def test_sentence_vectors_that_disagree_with_the_passages_are_reported(
+    engine: NewsEngine, settings: Settings
+) -> None:
+    snapshot = load_snapshot(settings.index_dir)
+    offsets = snapshot.path / "sentence-offsets-1.npy"
+    np.save(offsets, np.load(offsets)[:-1], allow_pickle=False)  # one passage short
+    with pytest.raises(IndexCorruptError, match="newsbot index --full"):
+        load_snapshot(settings.index_dir)
