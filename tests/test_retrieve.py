@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
+from index.config import Settings
+from index.embedder import Embedder, is_multilingual
 from index.engine import NewsEngine
 from index.retrieve import LEXICAL, fuse
 
@@ -61,3 +65,28 @@ def test_russian_question_quotes_the_english_sentence_that_answers(
     assert best.startswith("Putin affirmed Russia’s commitment to international collaboration")
     answer = seed_engine.answer(retrieval)
     assert answer.text == f"{best} [1]"
+
+
+RUSSIAN_ARTICLE = """Сбербанк представил новую версию GigaChat
+
+Сбербанк представил новую версию нейросети GigaChat на конференции в Москве в среду.
+
+Новая версия лучше понимает длинные вопросы и отвечает быстрее, сообщили разработчики.
+"""
+
+
+def test_without_a_multilingual_model_russian_questions_use_bm25_alone(
+    settings: Settings, embedders: list[Embedder]
+) -> None:
+    (settings.articles_dir / "gigachat.md").write_text(RUSSIAN_ARTICLE, encoding="utf-8")
+    minilm = [e for e in embedders if not is_multilingual(e)]
+    engine = NewsEngine.open(dataclasses.replace(settings, multilingual_model="none"), minilm)
+    english = engine.retrieve("Who developed GigaChat?").query
+    assert list(english.vectors) == [minilm[0].name]
+    russian = engine.retrieve("Что новая версия GigaChat лучше понимает?")
+    assert russian.query.vectors == {}  # all-MiniLM-L6-v2 would read it letter by letter
+    assert russian.query.weights == {LEXICAL: 1.0}
+    answer = engine.answer(russian)
+    assert answer.found
+    assert (answer.citations[0].article_id, answer.citations[0].paragraph) == ("gigachat", 2)
+    assert not engine.ask("Какая погода будет на Марсе завтра?").found
