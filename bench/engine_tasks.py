@@ -82,6 +82,7 @@ def build(args: Args) -> Args:
         "multilingual": args["multilingual"],
         "passages": report.passages,
         "embedded": report.embedded,
+        "sentences_embedded": report.sentences_embedded,
         "reused": report.reused,
         "seconds": round(seconds, 3),
         "passages_per_s": round(report.passages / seconds, 2),

@@ -89,6 +89,16 @@ def _build_rows(results: Args) -> Rows:
                 f"{v['build_seconds']:.0f} s in {v['build_steps']} steps, {note}",
             ),
         ]
+        last = v.get("last", {})
+        if last.get("sentences_embedded"):
+            rows.append(
+                (
+                    f"  sentence vectors added in this run, {last['passages']} passages",
+                    f"{last['sentences_embedded'] / last['seconds']:.1f} sentences/s",
+                    f"{last['sentences_embedded']} sentences, {last['seconds']:.0f} s, "
+                    f"{last['embedded']} passages embedded",
+                )
+            )
         if v["noop_update_s"] is not None:
             rows.append(
                 (

@@ -140,7 +140,8 @@ def big_index(cache: Path, corpus: list[Any], work: Path, warmup_file: str, step
         if last["embedded"]:
             steps.append(last)
             steps_file.write_text(json.dumps(steps), encoding="utf-8")
-    embedded_here = last["embedded"] > 0
+    # An index from an older newsbot gains its sentence vectors here, embedding no passage.
+    embedded_here = last["embedded"] > 0 or last.get("sentences_embedded", 0) > 0
     built = [s for s in steps if s["embedded"]]
     seconds = sum(s["seconds"] for s in built)
     texts = sum(s["embedded"] for s in built)
