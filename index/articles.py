@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -151,6 +152,32 @@ def read_article_file(path: Path) -> list[Article]:
     return [replace(article, file=path.name) for article in articles]
 
 
+# Files already parsed, by path: (size, mtime, ctime, inode) when parsed, and the articles. A
+# running bot re-reads the folder on every change; at 1,000 files parsing them all again took
+# 0.2 s of each update. An entry is kept only for a file last changed over RACY_NS before it was
+# read (as git does), so a change within the file system's timestamp granularity is never missed.
+_PARSED: dict[Path, tuple[tuple[int, int, int, int], list[Article]]] = {}
+PARSED_MAX = 100_000
+RACY_NS = 2_000_000_000
+
+
+def _read_unless_unchanged(path: Path) -> list[Article]:
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise ArticleError(f"cannot read the file: {exc.strerror or exc}") from exc
+    signature = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+    known = _PARSED.get(path)
+    if known is not None and known[0] == signature:
+        return known[1]
+    articles = read_article_file(path)
+    if time.time_ns() - max(stat.st_mtime_ns, stat.st_ctime_ns) > RACY_NS:
+        if len(_PARSED) >= PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[path] = (signature, articles)
+    return articles
+
+
 def load_articles(folder: Path) -> LoadResult:
     """Read every article file in ``folder`` (not recursive), skipping the ones that fail.
 
@@ -175,7 +202,7 @@ def load_articles(folder: Path) -> LoadResult:
         if path.name.startswith("."):
             continue  # editors' and rsync's temporary files
         try:
-            for article in read_article_file(path):
+            for article in _read_unless_unchanged(path):
                 if article.article_id in articles:
                     raise ArticleError(f"article id {article.article_id!r} is used twice")
                 articles[article.article_id] = article

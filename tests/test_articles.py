@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
 
+import index.articles as articles_module
 from index.articles import article_passages, clean_title, load_articles, split_paragraphs
 from index.errors import NoArticlesError
+from index.models import Article
 from tests.conftest import SEEDS
 
 
@@ -108,3 +112,45 @@ def test_long_paragraph_is_split_at_sentences_and_keeps_its_number(tmp_path: Pat
     assert [p.piece for p in pieces] == list(range(len(pieces)))
     assert all(len(p.text) <= 130 for p in pieces)
     assert " ".join(p.text for p in pieces) == " ".join(sentences)  # nothing lost
+
+
+def _age(path: Path, seconds: int) -> None:
+    old = time.time() - seconds
+    os.utime(path, (old, old))
+
+
+def test_unchanged_files_are_not_parsed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text("Title\n\nFirst text.\n", encoding="utf-8")
+    parsed: list[str] = []
+    real = articles_module.parse_text_article
+
+    def counting(article_id: str, text: str) -> Article:
+        parsed.append(article_id)
+        return real(article_id, text)
+
+    monkeypatch.setattr(articles_module, "parse_text_article", counting)
+    load_articles(tmp_path)
+    load_articles(tmp_path)
+    assert parsed == ["a", "a"]  # just written: too recent to trust its timestamps
+    _age(article, 60)  # ctime stays recent, as it does after any write
+    monkeypatch.setattr(articles_module, "RACY_NS", 0)
+    load_articles(tmp_path)
+    assert load_articles(tmp_path).articles[0].paragraphs == ("First text.",)
+    assert parsed == ["a", "a", "a"]  # the third read was remembered, the fourth reused it
+
+
+def test_a_same_size_edit_with_the_old_timestamp_is_still_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(articles_module, "RACY_NS", 0)
+    article = tmp_path / "a.txt"
+    article.write_text("Title\n\nFirst text.\n", encoding="utf-8")
+    _age(article, 60)
+    mtime = article.stat().st_mtime_ns
+    assert load_articles(tmp_path).articles[0].paragraphs == ("First text.",)
+    article.write_text("Title\n\nFixed text.\n", encoding="utf-8")  # same size
+    os.utime(article, ns=(mtime, mtime))  # and the same mtime: only ctime tells
+    assert load_articles(tmp_path).articles[0].paragraphs == ("Fixed text.",)
