@@ -1,10 +1,13 @@
 """Retrieval: dense search in each vector space plus BM25, fused by a weighted sum of scores.
 
 Each space gives a cosine similarity and BM25 gives ``share`` (the passage's score over the best
-score possible for the question, 0..1). The fused score is a weighted sum whose weights depend on
-the question's language (``FUSION``, tuned on xquad-dev; see eval/README.md): English questions
-use both dense spaces and BM25, Russian ones the multilingual space and BM25 (all-MiniLM-L6-v2
-cannot read Cyrillic). Spaces with weight 0 are not even embedded, which keeps questions fast.
+score possible for the question, 0..1). In a space that keeps sentence vectors (the multilingual
+one), a passage's similarity mixes its own cosine with its best sentence's (``PASSAGE_SHARE``).
+The fused score is a weighted sum whose weights depend on the question's language (``FUSION``,
+tuned on xquad-dev; see eval/README.md): with the multilingual model, questions in either
+language use its space and BM25; without it (``FALLBACK``), English questions use
+all-MiniLM-L6-v2 and BM25, and Russian ones BM25 alone (all-MiniLM-L6-v2 cannot read Cyrillic).
+Spaces with weight 0 are not even embedded, which keeps questions fast.
 """
 
 from __future__ import annotations
