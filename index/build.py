@@ -51,7 +51,6 @@ class BuildReport:
     seconds: float = 0.0
     version: str | None = None  # the new snapshot, or None when nothing had to change
     full: bool = False
-    extra: dict[str, float] = field(default_factory=dict)
     # The new snapshot, already loaded, for a caller that serves it (None when unchanged).
     snapshot: Snapshot | None = field(default=None, repr=False, compare=False)
 
