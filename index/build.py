@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from index.articles import ArticleProblem, article_passages, load_articles
-from index.embedder import Embedder, is_multilingual
+from index.embedder import Embedder
 from index.errors import IndexCorruptError, IndexNotFoundError, NoArticlesError
 from index.models import Article, Passage
 from index.store import (
@@ -235,14 +235,14 @@ def _passages(
 
 
 def _reads(embedder: Embedder, text: str) -> bool:
-    return detect_language(text) == "en" or is_multilingual(embedder)
+    return detect_language(text) == "en" or embedder.multilingual
 
 
 def _same_spaces(previous: Snapshot, embedders: Sequence[Embedder]) -> bool:
     """Whether the index has exactly the embedders' spaces, with sentence vectors where kept."""
     if sorted(previous.spaces) != sorted(e.name for e in embedders):
         return False
-    return all(previous.sentences(e.name) is not None for e in embedders if is_multilingual(e))
+    return all(previous.sentences(e.name) is not None for e in embedders if e.multilingual)
 
 
 @dataclass(frozen=True)
@@ -274,9 +274,7 @@ def _vectors(
                 array[row] = vector
         vectors[embedder.name] = array
         jobs.append((embedder, [passages[row].text for row in missing[embedder.name]]))
-    plans = {
-        e.name: _SentencePlan.make(passages, previous, e) for e in embedders if is_multilingual(e)
-    }
+    plans = {e.name: _SentencePlan.make(passages, previous, e) for e in embedders if e.multilingual}
     jobs += [(e, plans[e.name].texts) for e in embedders if e.name in plans]
     results = _embed_all(jobs, progress)
     for embedder, result in zip(embedders, results[: len(embedders)], strict=True):

