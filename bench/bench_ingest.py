@@ -116,12 +116,12 @@ def _log(message: str) -> None:
     sys.stderr.write(f"[bench-ingest {time.strftime('%H:%M:%S')}] {message}\n")
 
 
-class TimedEmbedder:
-    """A real embedder that adds up the time spent embedding passages (not questions)."""
+class _Wrapped:
+    """Passes everything but the embedding through to a real embedder: the index must see the
+    same space (name, dimension, window, language reach) as the real model gives."""
 
     def __init__(self, real: Embedder) -> None:
         self.real = real
-        self.passage_seconds = 0.0
 
     @property
     def name(self) -> str:
@@ -131,8 +131,20 @@ class TimedEmbedder:
     def dimension(self) -> int:
         return self.real.dimension
 
+    @property
+    def multilingual(self) -> bool:
+        return self.real.multilingual
+
     def fits(self, text: str) -> bool:
         return self.real.fits(text)
+
+
+class TimedEmbedder(_Wrapped):
+    """A real embedder that adds up the time spent embedding passages (not questions)."""
+
+    def __init__(self, real: Embedder) -> None:
+        super().__init__(real)
+        self.passage_seconds = 0.0
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         started = time.perf_counter()
@@ -230,7 +242,7 @@ def _build_in_steps(
         _log(f"  {built.passages} passages ({built.embedded} embedded, {built.seconds:.0f} s)")
 
 
-class PlaceholderEmbedder:
+class PlaceholderEmbedder(_Wrapped):
     """Stands in for a real model when building the old passages of the 10,000-passage index.
 
     Same name, dimension and length limit as the model it wraps, so the bot's incremental build
@@ -240,20 +252,6 @@ class PlaceholderEmbedder:
     when the real cache (hours to build on a busy two-core machine) is not there; the table and
     the JSON say so.
     """
-
-    def __init__(self, real: Embedder) -> None:
-        self.real = real
-
-    @property
-    def name(self) -> str:
-        return self.real.name
-
-    @property
-    def dimension(self) -> int:
-        return self.real.dimension
-
-    def fits(self, text: str) -> bool:
-        return self.real.fits(text)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         vectors = np.stack([self._vector(text) for text in texts])
