@@ -70,6 +70,7 @@ def test_update_serves_the_new_index_without_reading_it_back(
     (settings.articles_dir / "volcano.txt").write_text(NEW_ARTICLE, encoding="utf-8")
     report = engine.update_index()
     assert report.snapshot is not None
+    assert engine.retriever.snapshot is report.snapshot  # the very object the build made
     assert engine.info().version == report.version == current_version(settings.index_dir)
     on_disk = load_snapshot(settings.index_dir)
     assert on_disk.passages == report.snapshot.passages
