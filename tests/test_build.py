@@ -30,14 +30,8 @@ from index.store import (
     write_snapshot,
 )
 from index.text import split_sentences
+from tests.articles import VOLCANO
 from tests.conftest import ROOT
-
-NEW_ARTICLE = """Volcano Erupts Near Reykjavik
-
-A volcano on the Reykjanes peninsula erupted on Monday night, sending lava fountains 50 metres high.
-
-Authorities evacuated the fishing town of Grindavik as a precaution; no injuries were reported.
-"""
 
 
 def test_second_build_embeds_nothing(engine: NewsEngine, settings: Settings) -> None:
@@ -50,7 +44,7 @@ def test_second_build_embeds_nothing(engine: NewsEngine, settings: Settings) -> 
 
 
 def test_adding_an_article_embeds_only_its_passages(engine: NewsEngine, settings: Settings) -> None:
-    (settings.articles_dir / "volcano.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    (settings.articles_dir / "volcano.txt").write_text(VOLCANO, encoding="utf-8")
     report = engine.update_index()
     assert report.added == ("volcano",)
     assert report.changed == report.removed == ()
@@ -67,7 +61,7 @@ def test_adding_an_article_embeds_only_its_passages(engine: NewsEngine, settings
 def test_update_serves_the_new_index_without_reading_it_back(
     engine: NewsEngine, settings: Settings
 ) -> None:
-    (settings.articles_dir / "volcano.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    (settings.articles_dir / "volcano.txt").write_text(VOLCANO, encoding="utf-8")
     report = engine.update_index()
     assert report.snapshot is not None
     assert engine.retriever.snapshot is report.snapshot  # the very object the build made
@@ -82,9 +76,9 @@ def test_update_after_another_process_built_starts_from_that_build(
     engine: NewsEngine, settings: Settings, embedders: list[Embedder]
 ) -> None:
     # Another process (here: a direct build) adds an article the engine has not loaded yet.
-    (settings.articles_dir / "volcano.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    (settings.articles_dir / "volcano.txt").write_text(VOLCANO, encoding="utf-8")
     build_index(settings.articles_dir, settings.index_dir, embedders)
-    second = NEW_ARTICLE.replace("Volcano Erupts Near Reykjavik", "A Second Eruption")
+    second = VOLCANO.replace("Volcano Erupts Near Reykjavik", "A Second Eruption")
     (settings.articles_dir / "second.txt").write_text(second.replace("Monday", "Friday"), "utf-8")
     report = engine.update_index()
     assert report.added == ("second",)  # the volcano was already in the index on disk
@@ -105,7 +99,7 @@ def test_editing_one_paragraph_re_embeds_only_that_paragraph(
 
 
 def test_removing_an_article_removes_its_passages(engine: NewsEngine, settings: Settings) -> None:
-    (settings.articles_dir / "volcano.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    (settings.articles_dir / "volcano.txt").write_text(VOLCANO, encoding="utf-8")
     engine.update_index()
     (settings.articles_dir / "volcano.txt").unlink()
     report = engine.update_index()
@@ -178,12 +172,12 @@ def test_sentence_vectors_are_the_embeddings_of_each_sentence(
 def test_new_article_embeds_only_its_sentences(
     engine: NewsEngine, settings: Settings, embedders: list[Embedder]
 ) -> None:
-    (settings.articles_dir / "volcano.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    (settings.articles_dir / "volcano.txt").write_text(VOLCANO, encoding="utf-8")
     report = engine.update_index()
     # Both paragraphs are one sentence each: their passage vectors serve as sentence vectors.
     assert report.embedded == 2 * len(embedders)
     assert report.sentences_embedded == 0
-    two_sentences = NEW_ARTICLE.replace("high.", "high. Flights were not affected.")
+    two_sentences = VOLCANO.replace("high.", "high. Flights were not affected.")
     (settings.articles_dir / "volcano.txt").write_text(two_sentences, encoding="utf-8")
     report = engine.update_index()
     assert report.changed == ("volcano",)
@@ -222,7 +216,7 @@ def test_broken_file_is_skipped_and_keeps_its_last_good_version(
     engine: NewsEngine, settings: Settings
 ) -> None:
     volcano = settings.articles_dir / "volcano.txt"
-    volcano.write_text(NEW_ARTICLE, encoding="utf-8")
+    volcano.write_text(VOLCANO, encoding="utf-8")
     engine.update_index()
     volcano.write_bytes(b"\xff\xfe broken \x00")
     (settings.articles_dir / "bad.json").write_text("{oops", encoding="utf-8")
@@ -285,7 +279,7 @@ def test_build_killed_midway_leaves_the_old_index_usable(
 ) -> None:
     articles = tmp_path / "articles"
     articles.mkdir()
-    (articles / "volcano.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    (articles / "volcano.txt").write_text(VOLCANO, encoding="utf-8")
     settings = Settings(
         articles_dir=articles, index_dir=tmp_path / "idx", multilingual_model="none"
     )

@@ -15,19 +15,11 @@ from index.errors import FeedError
 from index.feed_state import FeedState
 from index.feeds import parse_feed
 from index.ingest import MAX_ENTRY_ATTEMPTS, check_feeds
+from tests.articles import BEE_PARAGRAPHS
 from tests.loopback import ATOM, RSS, LoopbackSite, article_html, atom_feed, rss_feed
 
 BEES_TITLE = "Beekeepers in Ljubljana teach honeybees to sniff out truffles"
-BEES = [
-    "Beekeepers at the Ljubljana Apiculture Institute have trained a colony of Carniolan "
-    "honeybees to detect the scent of white truffles buried under oak trees, the institute "
-    "announced on Tuesday.",
-    "The bees were rewarded with sugar water whenever they hovered over soil samples containing "
-    "truffle spores, and after six weeks they found buried truffles with 92 percent accuracy, "
-    "according to lead researcher Mojca Kranjc.",
-    "Truffle hunters in Istria traditionally rely on dogs and pigs; the institute hopes bee "
-    "swarms could survey whole forests in a single afternoon.",
-]
+BEES = BEE_PARAGRAPHS
 BEES_CANONICAL = "https://herald.example/science/bees-truffles"
 COMET = [
     "Amateur astronomers in Patagonia photographed a green comet passing within four million "

@@ -13,33 +13,19 @@ import pytest
 from bot.formatting import format_answer
 from index.config import Settings
 from index.engine import NewsEngine
+from tests.articles import BEE_PARAGRAPHS, VOLCANO, VOLCANO_QUESTION, VOLCANO_TITLE
 from tests.fake_bot_api import FakeBotApi, user_object
 from tests.loopback import RSS, LoopbackSite, article_html, rss_feed
 from tests.test_telegram_bot import GIGACHAT, QUESTION, running_bot
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-VOLCANO_TITLE = "Volcano Erupts Near Reykjavik"
-VOLCANO = f"""{VOLCANO_TITLE}
-
-A volcano on the Reykjanes peninsula erupted on Monday night, sending lava fountains 50 metres high.
-
-Authorities evacuated the fishing town of Grindavik as a precaution; no injuries were reported.
-"""
-VOLCANO_QUESTION = "Which town was evacuated after the eruption?"
 STORM = """Storm Closes Ports in Brittany
 
 Gales of 150 km/h closed the ports of Brest and Roscoff on Thursday, stranding two ferries.
 """
 BEES_TITLE = "Bees & truffles: Ljubljana beekeepers teach honeybees to sniff out truffles"
-BEES = [
-    "Beekeepers at the Ljubljana Apiculture Institute have trained a colony of Carniolan "
-    "honeybees to detect the scent of white truffles buried under oak trees, the institute "
-    "announced on Tuesday.",
-    "The bees were rewarded with sugar water whenever they hovered over soil samples containing "
-    "truffle spores, and after six weeks they found buried truffles with 92 percent accuracy, "
-    "according to lead researcher Mojca Kranjc.",
-]
+BEES = BEE_PARAGRAPHS[:2]
 BEES_QUESTION = "How accurately did the trained honeybees find buried truffles?"
 UPDATE_TIMEOUT_S = 60.0  # a build embeds with two real models; the machine may be busy
 

@@ -20,17 +20,11 @@ from index.build import build_index
 from index.config import Settings
 from index.embedder import Embedder
 from index.engine import NewsEngine
+from tests.articles import VOLCANO, VOLCANO_QUESTION
 from tests.conftest import ROOT
 from tests.fake_bot_api import BOT_USERNAME, TOKEN, FakeBotApi, user_object
 from tests.test_telegram_bot import GIGACHAT, QUESTION, bot_settings, running_bot
 
-VOLCANO = """Volcano Erupts Near Reykjavik
-
-A volcano on the Reykjanes peninsula erupted on Monday night, sending lava fountains 50 metres high.
-
-Authorities evacuated the fishing town of Grindavik as a precaution; no injuries were reported.
-"""
-VOLCANO_QUESTION = "Which town was evacuated after the eruption?"
 MARKUP_ARTICLE = {
     "title": "AT&T <b>agrees</b> to buy Time Warner",
     "url": "https://example.com/deals?id=1&src=<feed>",
