@@ -240,10 +240,14 @@ def format_answer(
     return split_message("\n\n".join(blocks))
 
 
-def format_inline_answer(answer: Answer, articles: Sequence[ArticleInfo], language: str) -> str:
-    """The message an inline answer card sends: the question in bold, then the cited answer."""
+def format_inline_answer(
+    answer: Answer, articles: Sequence[ArticleInfo], language: str, *, was_cut: bool = False
+) -> str:
+    """The message an inline answer card sends: the question in bold, then the cited answer
+    (after a note when the question was cut, as in ``format_answer``)."""
     question = escape(inline_snippet(answer.question, MAX_ECHOED_QUESTION_CHARS))
-    return split_message(f"<b>{question}</b>\n\n" + format_answer(answer, articles, language)[0])[0]
+    body = format_answer(answer, articles, language, was_cut=was_cut)[0]
+    return split_message(f"<b>{question}</b>\n\n{body}")[0]
 
 
 def format_paragraph(citation: Citation, paragraph: str, language: str) -> list[str]:

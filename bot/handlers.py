@@ -264,7 +264,7 @@ async def inline_answer(update: Update, context: NewsContext) -> None:
     answer = await asyncio.to_thread(engine.ask, question)
     context.state.stats.record(answer)
     articles = [] if answer.found else snapshot.articles()
-    html = formatting.format_inline_answer(answer, articles, language)
+    html = formatting.format_inline_answer(answer, articles, language, was_cut=was_cut)
     results = inline_results(answer, html, language)
     await query.answer(results, cache_time=INLINE_CACHE_S)
 

@@ -245,7 +245,7 @@ def _read_page(response: httpx.Response, requested: str, policy: FetchPolicy) ->
         if time.monotonic() > deadline:
             raise FetchTimeoutError(f"{final} took longer than {policy.total_timeout_s:g} s")
         chunks.append(chunk)
-    media_type, _, params = response.headers.get("Content-Type", "").partition(";")
+    media_type = response.headers.get("Content-Type", "").partition(";")[0]
     return FetchedPage(
         url=final,
         requested_url=requested,

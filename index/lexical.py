@@ -12,7 +12,6 @@ import math
 import re
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -113,15 +112,6 @@ def _current_terms(adding: int) -> _Terms:
         return _terms
 
 
-@dataclass(frozen=True)
-class LexicalHit:
-    """A passage row with its raw BM25 score and the score as a share of the best possible."""
-
-    row: int
-    score: float
-    share: float
-
-
 class BM25Index:
     """Okapi BM25 (Lucene's idf) over a fixed list of texts, with per-term postings in numpy.
 
@@ -179,22 +169,6 @@ class BM25Index:
                 start, end = self._starts[number], self._starts[number + 1]
                 total[self._rows[start:end]] += self._weights[start:end]  # rows are distinct
         return total
-
-    def search(self, question: str, top_k: int) -> list[LexicalHit]:
-        """The ``top_k`` best-scoring passages with a non-zero score, best first."""
-        words = list(dict.fromkeys(tokenize(question)))
-        bound = self.best_possible(words)
-        if bound <= 0 or top_k <= 0:
-            return []
-        scores = self.scores(words)
-        top_k = min(top_k, self.size)
-        rows = np.argpartition(-scores, top_k - 1)[:top_k]
-        rows = rows[np.argsort(-scores[rows])]
-        return [
-            LexicalHit(int(r), float(scores[r]), float(scores[r]) / bound)
-            for r in rows
-            if scores[r] > 0
-        ]
 
 
 def _counts(words: Sequence[str]) -> dict[str, int]:

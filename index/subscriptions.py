@@ -102,15 +102,6 @@ class SubscriptionStore:
             cursor = db.execute("DELETE FROM subscribers WHERE chat_id = ?", (chat_id,))
             return cursor.rowcount == 1
 
-    def is_subscribed(self, chat_id: int) -> bool:
-        with self._connect() as db:
-            row = db.execute("SELECT 1 FROM subscribers WHERE chat_id = ?", (chat_id,)).fetchone()
-            return row is not None
-
-    def subscribers(self) -> list[int]:
-        with self._connect() as db:
-            return [row[0] for row in db.execute("SELECT chat_id FROM subscribers ORDER BY 1")]
-
     def pending_notices(
         self, articles: Iterable[ArticleLike], now: float | None = None
     ) -> list[Notice]:

@@ -5,27 +5,20 @@ article file's size and mtime (under 0.1 s for 10,000 files). When the folder di
 last reported state and has then stayed the same for ``quiet_s``, the changes are reported once,
 so a burst (``git pull``, ``rsync``, an editor saving twice) gives one rebuild, not fifty.
 
-Two ways to use it from the bot:
-
-* step it from PTB's job queue every second: ``changes = await asyncio.to_thread(watcher.poll)``;
-  if ``changes`` is not None, ``await asyncio.to_thread(engine.update_index)``;
-* or ``watcher.start()`` a daemon thread that calls ``on_change(changes)`` itself (for example
-  ``lambda changes: engine.update_index()``), and ``watcher.stop()`` at shutdown.
+The bot steps it from PTB's job queue (``bot.live.watch_folder``):
+``changes = await asyncio.to_thread(watcher.poll)``; if ``changes`` is not None, it updates the
+index.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from index.articles import ARTICLE_SUFFIXES
-
-logger = logging.getLogger(__name__)
 
 Signature = tuple[int, int]  # size in bytes, mtime in ns
 
@@ -77,31 +70,23 @@ class FolderWatcher:
 
     Args:
         folder: the articles folder.
-        on_change: called with the changes by the thread ``start()`` runs (not by ``poll``).
-        interval_s: time between scans in the thread.
         quiet_s: how long the folder must stay unchanged before changes are reported.
-        clock: a monotonic clock (tests pass a fake one to ``poll``).
+        clock: a monotonic clock (tests pass a fake one).
     """
 
     def __init__(
         self,
         folder: Path,
-        on_change: Callable[[FolderChanges], object] | None = None,
         *,
-        interval_s: float = 1.0,
         quiet_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.folder = folder
-        self.on_change = on_change
-        self.interval_s = interval_s
         self.quiet_s = quiet_s
         self._clock = clock
         self._reported = scan_folder(folder)  # the state the index was last brought up to
         self._last_scan = self._reported
         self._last_change_at: float | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def poll(self) -> FolderChanges | None:
         """Scan once; return the changes if they have settled for ``quiet_s``, else None."""
@@ -117,34 +102,3 @@ class FolderWatcher:
         changes = diff_scans(self._reported, scan)
         self._reported = scan
         return changes or None  # a file added and removed again within the burst is no change
-
-    def start(self) -> None:
-        """Poll in a daemon thread, calling ``on_change`` for each settled burst."""
-        if self.on_change is None:
-            raise ValueError("FolderWatcher.start() needs an on_change callback")
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="folder-watcher", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop the thread, waiting up to ``timeout_s`` for a callback in progress."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
-
-    def _run(self) -> None:
-        assert self.on_change is not None
-        while not self._stop.wait(self.interval_s):
-            changes = self.poll()
-            if changes is None:
-                continue
-            logger.info("Articles folder changed: %s", changes)
-            try:
-                self.on_change(changes)
-            except Exception:
-                # The thread must outlive a failed rebuild: log it with its traceback, and
-                # the next change tries again.
-                logger.exception("Handling a change in %s failed", self.folder)

@@ -9,6 +9,7 @@ import pytest
 from bot import formatting
 from bot.formatting import (
     format_answer,
+    format_inline_answer,
     format_sources,
     parse_source_button,
     pick_language,
@@ -83,6 +84,16 @@ def test_cut_question_gets_a_note() -> None:
     assert html.startswith(
         "<i>Your message was long, so I used only its first 1000 characters.</i>\n\n"
     )
+
+
+def test_inline_card_of_a_cut_question_gets_the_note_too() -> None:
+    html = format_inline_answer(_answer(), [], "en", was_cut=True)
+    assert html.startswith(
+        "<b>Who bought Time?</b>\n\n"
+        "<i>Your message was long, so I used only its first 1000 characters.</i>\n\n"
+    )
+    assert "<i>" not in format_inline_answer(_answer(), [], "en")
+    check_text(html, "HTML")
 
 
 def test_non_http_links_are_not_linked() -> None:

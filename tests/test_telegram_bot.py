@@ -223,6 +223,16 @@ async def test_inline_query_returns_answer_cards(bot: RunningBot) -> None:
     assert "<b>Sources:</b>" in message
 
 
+async def test_inline_card_of_a_very_long_question_says_it_was_cut(bot: RunningBot) -> None:
+    user = user_object()
+    bot.api.inline_query(user, QUESTION + " " + "and also tell me more " * 60)
+    [call] = await bot.api.wait_for(lambda: bot.api.calls_of("answerInlineQuery"))
+    message = call.params["results"][0]["input_message_content"]["message_text"]
+    assert "\n\n<i>Your message was long, so I used only its first 1000 characters.</i>\n\n" in (
+        message
+    )
+
+
 async def test_sticker_gets_a_hint(bot: RunningBot) -> None:
     user = user_object()
     bot.api.send_sticker(user)
