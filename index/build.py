@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.articles import ArticleProblem, article_passages, load_articles
+from index.articles import ArticleProblem, ArticleReader, article_passages, load_articles
 from index.embedder import Embedder
 from index.errors import IndexCorruptError, IndexNotFoundError, NoArticlesError
 from index.models import Article, Passage
@@ -74,19 +74,21 @@ def build_index(
     full: bool = False,
     progress: Progress | None = None,
     in_service: Snapshot | None = None,
+    reader: ArticleReader | None = None,
 ) -> BuildReport:
     """Bring the index in ``index_dir`` up to date with the articles in ``articles_dir``.
 
     Unchanged articles keep their passages and vectors; vectors are reused by content hash and
     embedder, so only new or edited paragraphs are embedded. ``full`` ignores the old index.
     ``in_service`` is the caller's copy of the snapshot in service, used instead of reading it again
-    if it is still the one in service.
+    if it is still the one in service; ``reader`` keeps the parses of unchanged files from one
+    build to the next (a fresh one if None).
 
     Raises:
         NoArticlesError: the folder is missing, empty, or no file in it could be read.
     """
     started = time.perf_counter()
-    loaded = load_articles(articles_dir)
+    loaded = load_articles(articles_dir, reader)
     with build_lock(index_dir):
         previous = None if full else _previous_snapshot(index_dir, in_service)
         articles, kept = _with_last_good_versions(loaded.articles, loaded.problems, previous)

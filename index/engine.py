@@ -14,6 +14,7 @@ from index.answer import (
     blended_scorer,
     lexical_scorer,
 )
+from index.articles import ArticleReader
 from index.build import BuildReport, Progress, build_index
 from index.config import Settings
 from index.embedder import Embedder, SentenceTransformerEmbedder
@@ -64,6 +65,7 @@ class NewsEngine:
         self.embedders = list(embedders)
         self._retriever: Retriever | None = None
         self._reload_lock = threading.Lock()
+        self._reader = ArticleReader()  # parses of unchanged files, reused by the next build
 
     @classmethod
     def open(
@@ -120,6 +122,7 @@ class NewsEngine:
             full=full,
             progress=progress,
             in_service=self._retriever.snapshot if self._retriever else None,
+            reader=self._reader,
         )
         if report.snapshot is not None:  # serve what was just built, without reading it back
             self._serve(report.snapshot)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from index._fs import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -75,15 +75,5 @@ class FeedState:
 
     def save(self) -> None:
         """Write the state atomically (temporary file, then rename)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps({"version": 1, "feeds": self._feeds}, ensure_ascii=False, indent=1)
-        handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(name, self.path)
-        except BaseException:
-            Path(name).unlink(missing_ok=True)
-            raise
+        atomic_write(self.path, text)

@@ -7,18 +7,17 @@ caller runs ``NewsEngine.update_index()`` afterwards (``newsbot add`` and ``news
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 import httpx
 
-from index.articles import parse_text_article, read_article_file
+from index._fs import file_lock
+from index.articles import ARTICLE_SUFFIXES, parse_text_article, read_article_file
 from index.config import Settings
 from index.errors import ArticleError, ExtractError, FeedError, FetchError, NewsIndexError
 from index.extract import extract_article, paragraphs_from_html
@@ -32,7 +31,6 @@ logger = logging.getLogger(__name__)
 
 Status = Literal["added", "duplicate", "failed"]
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
-TEXT_SUFFIXES = (".txt", ".md", ".json")
 MAX_ENTRIES_PER_FEED = 30  # per round, so a first check of a long feed cannot run for an hour
 MAX_ENTRY_ATTEMPTS = 3  # rounds an entry whose page and summary both fail is retried
 _URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -169,7 +167,7 @@ class _Ingestor:
         if not path.is_file():
             raise ArticleError(f"{source} is neither an http(s) URL nor an existing file")
         suffix = path.suffix.lower()
-        if suffix in TEXT_SUFFIXES:
+        if suffix in ARTICLE_SUFFIXES:
             return read_article_file(path)
         if suffix in HTML_SUFFIXES:
             try:
@@ -193,7 +191,9 @@ class _Ingestor:
         """Save ``article`` unless its URL or text is already in the folder."""
         article = replace(article, url=clean_url(article.url) if article.url else None)
         try:
-            with self._locked():
+            # Held around check-then-write, so `newsbot add` and the bot's feed round, in two
+            # processes, cannot both save the same article.
+            with file_lock(self.lock_path):
                 self.catalog.refresh()
                 existing = self.catalog.find_duplicate(article)
                 if existing is not None:
@@ -204,18 +204,6 @@ class _Ingestor:
             return SourceResult(source, "failed", str(exc))
         logger.info("Saved %s from %s", saved.file, source)
         return SourceResult(source, "added", f"saved as {saved.file}: {saved.title}", saved)
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        # Held around check-then-write, so `newsbot add` and the bot's feed round, in two
-        # processes, cannot both save the same article.
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.lock_path.open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def check_feed(self, url: str, state: FeedState) -> FeedResult:
         try:

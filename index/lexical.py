@@ -15,13 +15,14 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from index.text import CYRILLIC
+
 # BM25 parameters: the usual defaults; k1=1.2 did as well as 1.5 on xquad-dev and saturates
 # repeated words a little earlier (news paragraphs repeat names).
 K1 = 1.2
 B = 0.75
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _STOPWORDS = frozenset(
     """a about above after again against all also am an and any are as at be because been before
     being below between both but by can could did do does doing down during each few for from
@@ -68,7 +69,7 @@ def tokenize(text: str) -> list[str]:
     ]
     stemmers = _stemmers
     return [
-        stemmers.russian.stemWord(w) if _CYRILLIC.search(w) else stemmers.english.stemWord(w)
+        stemmers.russian.stemWord(w) if CYRILLIC.search(w) else stemmers.english.stemWord(w)
         for w in words
     ]
 

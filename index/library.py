@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import errno
 import hashlib
@@ -10,12 +9,12 @@ import json
 import logging
 import os
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from index._fs import FileSignature, fsync_dir, scan_folder, write_temp
 from index.articles import ARTICLE_SUFFIXES, clean_title, read_article_file
 from index.errors import ArticleError
 from index.models import Article
@@ -108,30 +107,15 @@ def save_article(article: Article, folder: Path) -> Article:
     text = json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        temp = _write_temp(folder, text)
+        temp = write_temp(folder, text, prefix=TEMP_PREFIX, suffix=".part")
         try:
             name = _link_to_free_name(temp, folder, file_stem(article))
         finally:
             temp.unlink(missing_ok=True)
-        _fsync_dir(folder)
+        fsync_dir(folder)
     except OSError as exc:
         raise ArticleError(f"cannot save into {folder}: {exc.strerror or exc}") from exc
     return replace(article, article_id=Path(name).stem, file=name)
-
-
-def _write_temp(folder: Path, text: str) -> Path:
-    handle, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".part", dir=folder)
-    temp = Path(name)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temp, 0o644)  # mkstemp makes it 0600; articles are ordinary files
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    return temp
 
 
 def _link_to_free_name(temp: Path, folder: Path, stem: str) -> str:
@@ -156,18 +140,9 @@ def _link_to_free_name(temp: Path, folder: Path, stem: str) -> str:
     raise ArticleError(f"no free file name for {stem!r} in {folder}")
 
 
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):  # some file systems cannot fsync a directory
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 @dataclass
 class _FileKeys:
-    signature: tuple[int, int]  # size, mtime_ns
+    signature: FileSignature
     urls: tuple[str, ...]
     texts: tuple[str, ...]
 
@@ -176,8 +151,8 @@ class _FileKeys:
 class ArticleCatalog:
     """The URLs and text fingerprints of the articles in a folder, to recognise duplicates.
 
-    ``refresh`` stats every file and re-reads only the ones whose size or mtime changed, so
-    calling it before each save stays cheap on a large folder.
+    ``refresh`` stats every file and re-reads only the ones whose signature changed, so calling
+    it before each save stays cheap on a large folder.
     """
 
     folder: Path
@@ -187,14 +162,7 @@ class ArticleCatalog:
 
     def refresh(self) -> None:
         """Bring the catalog up to date with the folder."""
-        current: dict[str, tuple[int, int]] = {}
-        with contextlib.suppress(FileNotFoundError), os.scandir(self.folder) as entries:
-            for entry in entries:
-                if entry.name.startswith(".") or not entry.name.lower().endswith(ARTICLE_SUFFIXES):
-                    continue
-                with contextlib.suppress(OSError):
-                    stat = entry.stat()
-                    current[entry.name] = (stat.st_size, stat.st_mtime_ns)
+        current = scan_folder(self.folder, ARTICLE_SUFFIXES)
         changed = {
             n
             for n, sig in current.items()
@@ -209,7 +177,7 @@ class ArticleCatalog:
         self._by_url = {u: n for n, keys in self._files.items() for u in keys.urls}
         self._by_text = {t: n for n, keys in self._files.items() for t in keys.texts}
 
-    def _read(self, name: str, signature: tuple[int, int]) -> _FileKeys:
+    def _read(self, name: str, signature: FileSignature) -> _FileKeys:
         try:
             articles = read_article_file(self.folder / name)
         except ArticleError:

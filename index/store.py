@@ -14,10 +14,9 @@ the only module that imports ``faiss``.
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import functools
 import json
 import logging
-import os
 import shutil
 import time
 import uuid
@@ -28,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from index._fs import atomic_write, file_lock, fsync_tree
 from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from index.models import ArticleInfo, IndexInfo, Passage
 
@@ -40,9 +40,8 @@ SNAPSHOTS_KEPT = 2  # the one in service and the one before it, for readers that
 REBUILD_HINT = "run `newsbot index --full` to rebuild it"
 
 
-_faiss_threads_set = False
-
-
+# Cached: FAISS's OpenMP thread count is process-wide, so it is set once per process.
+@functools.cache
 def _faiss() -> Any:
     # Importing torch before faiss kept FAISS queries ~2x faster here (the two ship different
     # OpenMP runtimes; the first one loaded wins). Torch is already loaded whenever a
@@ -51,12 +50,9 @@ def _faiss() -> Any:
         import torch  # noqa: F401
     import faiss
 
-    global _faiss_threads_set
-    if not _faiss_threads_set:
-        # Searches are one question at a time over at most ~10^5 vectors: one thread takes ~1 ms
-        # where FAISS's default pool took 10-30 ms on 2 busy cores (make bench, folklore checks).
-        faiss.omp_set_num_threads(1)
-        _faiss_threads_set = True
+    # Searches are one question at a time over at most ~10^5 vectors: one thread takes ~1 ms
+    # where FAISS's default pool took 10-30 ms on 2 busy cores (make bench, folklore checks).
+    faiss.omp_set_num_threads(1)
     return faiss
 
 
@@ -271,13 +267,8 @@ def _read_sentences(
 @contextlib.contextmanager
 def build_lock(index_dir: Path) -> Iterator[None]:
     """Hold the index folder's write lock: builds from several processes run one at a time."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with (index_dir / LOCK_FILE).open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with file_lock(index_dir / LOCK_FILE):
+        yield
 
 
 def write_snapshot(
@@ -330,10 +321,10 @@ def write_snapshot(
     (tmp / "manifest.json").write_text(
         json.dumps(full_manifest, ensure_ascii=False, indent=1), encoding="utf-8"
     )
-    _fsync_tree(tmp)
+    fsync_tree(tmp)
     final = index_dir / f"snap-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
     tmp.rename(final)
-    _replace_file(index_dir / CURRENT_FILE, final.name + "\n")
+    atomic_write(index_dir / CURRENT_FILE, final.name + "\n")
     _prune_snapshots(index_dir, keep=final.name)
     return Snapshot(
         path=final,
@@ -342,31 +333,6 @@ def write_snapshot(
         spaces=indexes,
         sentence_spaces={name: sentences[name] for name in sentences if name in vectors},
     )
-
-
-def _replace_file(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    with tmp.open("w", encoding="utf-8") as out:
-        out.write(text)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_tree(folder: Path) -> None:
-    for file in folder.iterdir():
-        with file.open("rb") as handle:
-            os.fsync(handle.fileno())
-    _fsync_dir(folder)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _remove_abandoned_builds(index_dir: Path) -> None:

@@ -8,7 +8,7 @@ import unicodedata
 
 # Zero-width characters and the byte-order mark carry no meaning and break exact matching.
 _INVISIBLE = re.compile("[\ufeff\u200b\u200c\u200d\u2060\u00ad]")
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+CYRILLIC = re.compile(r"[\u0400-\u04ff]")  # a Cyrillic letter
 _LATIN = re.compile(r"[A-Za-z]")
 # A sentence ends at . ! ? or … (maybe followed by a closing quote or bracket), then space and an
 # upper-case letter, digit or opening quote.
@@ -50,5 +50,5 @@ def split_sentences(text: str) -> list[str]:
 
 def detect_language(text: str) -> str:
     """``"ru"`` when the text is mostly Cyrillic, else ``"en"``."""
-    cyrillic = len(_CYRILLIC.findall(text))
+    cyrillic = len(CYRILLIC.findall(text))
     return "ru" if cyrillic and cyrillic >= len(_LATIN.findall(text)) else "en"

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 import index.articles as articles_module
-from index.articles import article_passages, clean_title, load_articles, split_paragraphs
+from index.articles import (
+    ArticleReader,
+    article_passages,
+    clean_title,
+    load_articles,
+    split_paragraphs,
+)
 from index.errors import NoArticlesError
 from index.models import Article
 from tests.conftest import SEEDS
@@ -132,13 +138,14 @@ def test_unchanged_files_are_not_parsed_again(
         return real(article_id, text)
 
     monkeypatch.setattr(articles_module, "parse_text_article", counting)
-    load_articles(tmp_path)
-    load_articles(tmp_path)
+    reader = ArticleReader()
+    load_articles(tmp_path, reader)
+    load_articles(tmp_path, reader)
     assert parsed == ["a", "a"]  # just written: too recent to trust its timestamps
     _age(article, 60)  # ctime stays recent, as it does after any write
     monkeypatch.setattr(articles_module, "RACY_NS", 0)
-    load_articles(tmp_path)
-    assert load_articles(tmp_path).articles[0].paragraphs == ("First text.",)
+    load_articles(tmp_path, reader)
+    assert load_articles(tmp_path, reader).articles[0].paragraphs == ("First text.",)
     assert parsed == ["a", "a", "a"]  # the third read was remembered, the fourth reused it
 
 
@@ -150,7 +157,8 @@ def test_a_same_size_edit_with_the_old_timestamp_is_still_read(
     article.write_text("Title\n\nFirst text.\n", encoding="utf-8")
     _age(article, 60)
     mtime = article.stat().st_mtime_ns
-    assert load_articles(tmp_path).articles[0].paragraphs == ("First text.",)
+    reader = ArticleReader()
+    assert load_articles(tmp_path, reader).articles[0].paragraphs == ("First text.",)
     article.write_text("Title\n\nFixed text.\n", encoding="utf-8")  # same size
     os.utime(article, ns=(mtime, mtime))  # and the same mtime: only ctime tells
-    assert load_articles(tmp_path).articles[0].paragraphs == ("Fixed text.",)
+    assert load_articles(tmp_path, reader).articles[0].paragraphs == ("Fixed text.",)

