@@ -79,7 +79,10 @@ def cli() -> None:
 
     Start with `newsbot index`, then `newsbot ask "Who developed GigaChat?"` or `newsbot chat`.
     """
+    # Read by the model libraries when they load (the engine never sets the environment): never
+    # reach for a model hub at run time, and keep model loading quiet on the terminal.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 

@@ -8,9 +8,10 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -100,61 +101,72 @@ def build_index(
         old_hashes = previous.article_hashes() if previous else {}
         hashes = {a.article_id: article_hash(a) for a in articles}
         hashes.update({article_id: old_hashes[article_id] for article_id in kept})
-        report = BuildReport(
-            added=tuple(sorted(set(hashes) - set(old_hashes))),
-            changed=tuple(sorted(k for k in hashes if old_hashes.get(k, hashes[k]) != hashes[k])),
-            removed=tuple(sorted(set(old_hashes) - set(hashes))),
-            kept_broken=tuple(kept),
-            problems=loaded.problems,
-            articles=len(articles),
-            full=full,
-        )
-        nothing_changed = not (report.added or report.changed or report.removed)
-        if previous is not None and nothing_changed and _same_spaces(previous, embedders):
-            reused = len(previous.passages) * len(embedders)
-            return _finish(report, started, len(previous.passages), reused)
-        passages = _passages(articles, hashes, old_hashes, previous, embedders)
-        vectors, sentences, embedded = _vectors(passages, previous, embedders, progress)
-        # Counted once: a per-article scan of all passages took 2 s at 10,000 passages.
-        counts = Counter(p.article_id for p in passages)
-        manifest = {
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "build_seconds": round(time.perf_counter() - started, 3),
-            "articles": {
-                a.article_id: {
-                    "title": a.title,
-                    "url": a.url,
-                    "published": a.published,
-                    "file": a.file,
-                    "hash": hashes[a.article_id],
-                    "passages": counts[a.article_id],
-                }
-                for a in articles
-            },
-        }
-        snapshot = write_snapshot(index_dir, passages, vectors, manifest, sentences)
-    reused = len(passages) * len(embedders) - embedded.passages
-    report = replace(report, sentences_embedded=embedded.sentences)
-    return _finish(report, started, len(passages), reused, embedded.passages, snapshot)
-
-
-def _finish(
-    report: BuildReport,
-    started: float,
-    passages: int,
-    reused: int,
-    embedded: int = 0,
-    snapshot: Snapshot | None = None,
-) -> BuildReport:
-    return replace(
-        report,
-        passages=passages,
-        embedded=embedded,
-        reused=reused,
-        version=snapshot.version if snapshot else None,
-        snapshot=snapshot,
+        added, changed, removed = _compare(old_hashes, hashes)
+        snapshot = None
+        embedded = _Embedded(passages=0, sentences=0)
+        if (
+            previous is not None
+            and not (added or changed or removed)
+            and _same_spaces(previous, embedders)
+        ):
+            passages: Sequence[Passage] = previous.passages  # the index stays as it is
+        else:
+            passages = _passages(articles, hashes, old_hashes, previous, embedders)
+            vectors, sentences, embedded = _vectors(passages, previous, embedders, progress)
+            manifest = _manifest(articles, hashes, passages, started)
+            snapshot = write_snapshot(index_dir, passages, vectors, manifest, sentences)
+    return BuildReport(
+        added=added,
+        changed=changed,
+        removed=removed,
+        kept_broken=tuple(kept),
+        problems=loaded.problems,
+        articles=len(articles),
+        passages=len(passages),
+        embedded=embedded.passages,
+        reused=len(passages) * len(embedders) - embedded.passages,
+        sentences_embedded=embedded.sentences,
         seconds=time.perf_counter() - started,
+        version=snapshot.version if snapshot else None,
+        full=full,
+        snapshot=snapshot,
     )
+
+
+def _compare(
+    old: Mapping[str, str], new: Mapping[str, str]
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Article ids added, changed (same id, another hash) and removed, each sorted."""
+    added = sorted(new.keys() - old.keys())
+    changed = sorted(k for k in new.keys() & old.keys() if new[k] != old[k])
+    removed = sorted(old.keys() - new.keys())
+    return tuple(added), tuple(changed), tuple(removed)
+
+
+def _manifest(
+    articles: Sequence[Article],
+    hashes: Mapping[str, str],
+    passages: Sequence[Passage],
+    started: float,
+) -> dict[str, Any]:
+    """The build facts and each article's metadata, for the snapshot's manifest."""
+    # Counted once: a per-article scan of all passages took 2 s at 10,000 passages.
+    counts = Counter(p.article_id for p in passages)
+    return {
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "build_seconds": round(time.perf_counter() - started, 3),
+        "articles": {
+            a.article_id: {
+                "title": a.title,
+                "url": a.url,
+                "published": a.published,
+                "file": a.file,
+                "hash": hashes[a.article_id],
+                "passages": counts[a.article_id],
+            }
+            for a in articles
+        },
+    }
 
 
 def _previous_snapshot(index_dir: Path, in_service: Snapshot | None) -> Snapshot | None:
@@ -260,109 +272,132 @@ def _vectors(
     progress: Progress | None,
 ) -> tuple[dict[str, np.ndarray], dict[str, SentenceVectors], _Embedded]:
     """Passage vectors per embedder (rows aligned with ``passages``) and sentence vectors for
-    the spaces that keep them; vectors of unchanged texts are reused, the rest embedded."""
-    vectors: dict[str, np.ndarray] = {}
-    jobs: list[tuple[Embedder, list[str]]] = []
-    missing: dict[str, list[int]] = {}
-    for embedder in embedders:
-        array = np.zeros((len(passages), embedder.dimension), dtype=np.float32)
-        known = _known_vectors(previous, embedder)
-        missing[embedder.name] = []
-        for row, passage in enumerate(passages):
-            vector = known.get(passage.content_hash)
-            if vector is None:
-                missing[embedder.name].append(row)
-            else:
-                array[row] = vector
-        vectors[embedder.name] = array
-        jobs.append((embedder, [passages[row].text for row in missing[embedder.name]]))
-    plans = {e.name: _SentencePlan.make(passages, previous, e) for e in embedders if e.multilingual}
-    jobs += [(e, plans[e.name].texts) for e in embedders if e.name in plans]
-    results = _embed_all(jobs, progress)
-    for embedder, result in zip(embedders, results[: len(embedders)], strict=True):
-        vectors[embedder.name][missing[embedder.name]] = result
-    sentence_results = results[len(embedders) :]
+    the spaces that keep them; vectors of unchanged texts are reused, the rest embedded (every
+    space's passages first, then the sentences)."""
+    passage_plans = [(e, _PassagePlan.make(passages, previous, e)) for e in embedders]
+    sentence_plans = [
+        (e, _SentencePlan.make(passages, previous, e)) for e in embedders if e.multilingual
+    ]
+    embed = _Embedding(
+        sum(len(plan.texts) for _, plan in passage_plans)
+        + sum(len(plan.texts) for _, plan in sentence_plans),
+        progress,
+    )
+    vectors = {e.name: plan.fill(embed(e, plan.texts)) for e, plan in passage_plans}
     sentences = {
-        name: plan.assemble(result, vectors[name])
-        for (name, plan), result in zip(plans.items(), sentence_results, strict=True)
+        e.name: plan.assemble(embed(e, plan.texts), vectors[e.name]) for e, plan in sentence_plans
     }
     embedded = _Embedded(
-        passages=sum(len(rows) for rows in missing.values()),
-        sentences=sum(len(plan.texts) for plan in plans.values()),
+        passages=sum(len(plan.texts) for _, plan in passage_plans),
+        sentences=sum(len(plan.texts) for _, plan in sentence_plans),
     )
     return vectors, sentences, embedded
 
 
-def _embed_all(
-    jobs: Sequence[tuple[Embedder, list[str]]], progress: Progress | None
-) -> list[np.ndarray]:
-    """Embed every job's texts in chunks, reporting progress over all of them."""
-    total = sum(len(texts) for _, texts in jobs)
-    done = 0
-    if progress and total:
-        progress(0, total)
-    results = []
-    for embedder, texts in jobs:
+class _Embedding:
+    """Embeds texts in chunks of ``EMBED_CHUNK``, reporting progress over all the build's texts."""
+
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self._total = total
+        self._done = 0
+        self._progress = progress
+        if progress and total:
+            progress(0, total)
+
+    def __call__(self, embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
         parts = [np.zeros((0, embedder.dimension), dtype=np.float32)]
         for start in range(0, len(texts), EMBED_CHUNK):
             chunk = texts[start : start + EMBED_CHUNK]
             parts.append(embedder.embed_passages(chunk))
-            done += len(chunk)
-            if progress:
-                progress(done, total)
-        results.append(np.concatenate(parts))
-    return results
+            self._done += len(chunk)
+            if self._progress:
+                self._progress(self._done, self._total)
+        return np.concatenate(parts)
+
+
+@dataclass(frozen=True)
+class _PassagePlan:
+    """One space's passage vectors: unchanged texts' copied from the old index, and the rows
+    (``missing``) whose ``texts`` are to be embedded."""
+
+    vectors: np.ndarray  # (len(passages), dimension); the missing rows are filled by ``fill``
+    missing: list[int]
+    texts: list[str]
+
+    @classmethod
+    def make(
+        cls, passages: Sequence[Passage], previous: Snapshot | None, embedder: Embedder
+    ) -> _PassagePlan:
+        vectors = np.zeros((len(passages), embedder.dimension), dtype=np.float32)
+        known = _known_vectors(previous, embedder)
+        missing = []
+        for row, passage in enumerate(passages):
+            vector = known.get(passage.content_hash)
+            if vector is None:
+                missing.append(row)
+            else:
+                vectors[row] = vector
+        return cls(vectors, missing, [passages[row].text for row in missing])
+
+    def fill(self, embedded: np.ndarray) -> np.ndarray:
+        """All the vectors, once the missing rows' texts are ``embedded``."""
+        self.vectors[self.missing] = embedded
+        return self.vectors
 
 
 @dataclass(frozen=True)
 class _SentencePlan:
-    """Where each passage's sentence vectors come from: the old index (same text), the passage
-    vector itself (a one-sentence passage), or ``texts`` to embed (``int``: how many)."""
+    """Where each passage's sentence vectors come from, in one of three ways:
 
-    blocks: list[np.ndarray | int | None]
+    - ``known[row]``: the old index's, for the same text;
+    - ``new_counts[row] > 0``: that many of ``texts``, its sentences, to be embedded (in order);
+    - neither: the passage is one sentence, and its passage vector is that sentence's.
+    """
+
+    known: dict[int, np.ndarray]
+    new_counts: list[int]
     texts: list[str]
 
     @classmethod
     def make(
         cls, passages: Sequence[Passage], previous: Snapshot | None, embedder: Embedder
     ) -> _SentencePlan:
-        known = previous.sentences(embedder.name) if previous is not None else None
-        if known is not None and known.vectors.shape[1] != embedder.dimension:
-            known = None
-        known_rows = (
-            {p.content_hash: row for row, p in enumerate(previous.passages)}
-            if known is not None and previous is not None
-            else {}
-        )
-        blocks: list[np.ndarray | int | None] = []
+        old = previous.sentences(embedder.name) if previous is not None else None
+        old_rows: dict[str, int] = {}
+        if previous is not None and old is not None and old.vectors.shape[1] == embedder.dimension:
+            old_rows = {p.content_hash: row for row, p in enumerate(previous.passages)}
+        known: dict[int, np.ndarray] = {}
+        new_counts: list[int] = []
         texts: list[str] = []
-        for passage in passages:
-            row = known_rows.get(passage.content_hash)
-            if known is not None and row is not None:
-                blocks.append(known.of(row))
+        for row, passage in enumerate(passages):
+            old_row = old_rows.get(passage.content_hash)
+            if old is not None and old_row is not None:
+                known[row] = old.of(old_row)
+                new_counts.append(0)
                 continue
             sentences = split_sentences(passage.text)
-            if len(sentences) <= 1:
-                blocks.append(None)
-            else:
-                blocks.append(len(sentences))
+            new_counts.append(len(sentences) if len(sentences) > 1 else 0)
+            if len(sentences) > 1:
                 texts.extend(sentences)
-        return cls(blocks, texts)
+        return cls(known, new_counts, texts)
 
     def assemble(self, embedded: np.ndarray, passage_vectors: np.ndarray) -> SentenceVectors:
-        parts = [np.zeros((0, passage_vectors.shape[1]), dtype=np.float32)]
+        """The sentence vectors of every passage, once ``texts`` are ``embedded``."""
+        parts = []
         used = 0
-        for row, block in enumerate(self.blocks):
-            if block is None:
-                parts.append(passage_vectors[row : row + 1])
-            elif isinstance(block, int):
-                parts.append(embedded[used : used + block])
-                used += block
+        for row, count in enumerate(self.new_counts):
+            if row in self.known:
+                parts.append(self.known[row])
+            elif count:
+                parts.append(embedded[used : used + count])
+                used += count
             else:
-                parts.append(block)
-        counts = [len(part) for part in parts[1:]]
-        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        return SentenceVectors(offsets, np.concatenate(parts).astype(np.float32, copy=False))
+                parts.append(passage_vectors[row : row + 1])
+        offsets = np.concatenate([[0], np.cumsum([len(part) for part in parts])]).astype(np.int64)
+        empty = np.zeros((0, passage_vectors.shape[1]), dtype=np.float32)
+        return SentenceVectors(
+            offsets, np.concatenate([empty, *parts]).astype(np.float32, copy=False)
+        )
 
 
 def _known_vectors(previous: Snapshot | None, embedder: Embedder) -> dict[str, np.ndarray]:

@@ -106,9 +106,6 @@ class SentenceTransformerEmbedder:
 
     @staticmethod
     def _load(model: str) -> SentenceTransformer:
-        # Never reach for a model hub at run time, and keep model loading quiet on the terminal.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         path = resolve_model_path(model)
         try:
             import torch  # noqa: F401  (torch before faiss keeps FAISS fast; see store.py)

@@ -19,6 +19,7 @@ from index.build import BuildReport, Progress, build_index
 from index.config import Settings
 from index.embedder import Embedder, SentenceTransformerEmbedder
 from index.errors import IndexNotFoundError
+from index.lexical import TermCache
 from index.models import Answer, ArticleInfo, Hit, IndexInfo
 from index.retrieve import Query, Retriever
 from index.store import Snapshot, current_version, load_snapshot
@@ -65,7 +66,10 @@ class NewsEngine:
         self.embedders = list(embedders)
         self._retriever: Retriever | None = None
         self._reload_lock = threading.Lock()
-        self._reader = ArticleReader()  # parses of unchanged files, reused by the next build
+        # Kept from one build and reload to the next: parses of unchanged files, stemmed words of
+        # unchanged passages.
+        self._reader = ArticleReader()
+        self._terms = TermCache()
 
     @classmethod
     def open(
@@ -99,7 +103,7 @@ class NewsEngine:
 
     def _serve(self, snapshot: Snapshot) -> None:
         with self._reload_lock:
-            self._retriever = Retriever(snapshot, self.embedders)
+            self._retriever = Retriever(snapshot, self.embedders, self._terms)
         info = snapshot.info()
         logger.info(
             "Index %s loaded: %d articles, %d passages", info.version, info.articles, info.passages

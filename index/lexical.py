@@ -74,43 +74,48 @@ def tokenize(text: str) -> list[str]:
     ]
 
 
-class _Terms:
-    """Numbers for stemmed words, and each text already seen as (word numbers, counts).
-
-    Kept across indexes, so a hot reload after adding one article to a 10,000-passage index
-    tokenises only the new passages (and the index is assembled with numpy).
-    """
+class Vocabulary:
+    """Numbers for stemmed words, and each text already seen as (word numbers, counts)."""
 
     def __init__(self) -> None:
-        self.vocabulary: dict[str, int] = {}
-        self.cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.numbers: dict[str, int] = {}
+        self.texts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._lock = threading.Lock()
 
     def of(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """The text's distinct stemmed words as numbers, and how often each occurs."""
-        cached = self.cache.get(text)
+        cached = self.texts.get(text)
         if cached is None:
             counts = _counts(tokenize(text))
             with self._lock:
-                vocabulary = self.vocabulary
-                ids = [vocabulary.setdefault(word, len(vocabulary)) for word in counts]
+                numbers = self.numbers
+                ids = [numbers.setdefault(word, len(numbers)) for word in counts]
             cached = (np.array(ids, dtype=np.int64), np.array(list(counts.values()), np.float32))
-            self.cache[text] = cached
+            self.texts[text] = cached
         return cached
 
 
-# Texts remembered; past this a fresh cache starts (an index keeps the numbers it was built with).
+# Texts remembered; past this a fresh vocabulary starts (an index keeps the one it was built with).
 TERMS_CACHE_MAX = 200_000
-_terms = _Terms()
-_terms_lock = threading.Lock()
 
 
-def _current_terms(adding: int) -> _Terms:
-    global _terms
-    with _terms_lock:
-        if len(_terms.cache) + adding > TERMS_CACHE_MAX:
-            _terms = _Terms()
-        return _terms
+class TermCache:
+    """The vocabulary the BM25 indexes of one engine share, across its reloads, so a hot reload
+    after adding one article to a 10,000-passage index tokenises only the new passages (and the
+    index is assembled with numpy)."""
+
+    def __init__(self, max_texts: int = TERMS_CACHE_MAX) -> None:
+        self._max_texts = max_texts
+        self._vocabulary = Vocabulary()
+        self._lock = threading.Lock()
+
+    def vocabulary_for(self, adding: int) -> Vocabulary:
+        """The vocabulary for an index of ``adding`` texts: a fresh one once it would hold more
+        than ``max_texts``."""
+        with self._lock:
+            if len(self._vocabulary.texts) + adding > self._max_texts:
+                self._vocabulary = Vocabulary()
+            return self._vocabulary
 
 
 class BM25Index:
@@ -121,11 +126,11 @@ class BM25Index:
     means every word of the question is there, often; 0 means none is.
     """
 
-    def __init__(self, texts: Sequence[str]) -> None:
+    def __init__(self, texts: Sequence[str], terms: TermCache | None = None) -> None:
         self.size = len(texts)
-        terms = _current_terms(len(texts))
-        self._vocabulary = terms.vocabulary
-        self._index([terms.of(text) for text in texts])
+        vocabulary = (terms or TermCache()).vocabulary_for(len(texts))
+        self._vocabulary = vocabulary.numbers
+        self._index([vocabulary.of(text) for text in texts])
 
     def _index(self, documents: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
         """Postings of every word, in one array sorted by word (rows, BM25 weights), with

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from index.lexical import BM25Index, tokenize
+from index.lexical import BM25Index, TermCache, tokenize
 
 
 @pytest.mark.parametrize(
@@ -101,3 +101,17 @@ def test_share_is_a_fraction_of_the_best_possible_score() -> None:
 def test_question_with_no_known_word_finds_nothing() -> None:
     assert _ranked(BM25Index(TEXTS), "What is the capital of France?", 3) == []
     assert _ranked(BM25Index([]), "GigaChat", 3) == []
+
+
+def test_the_term_cache_reuses_texts_and_starts_afresh_when_full() -> None:
+    terms = TermCache(max_texts=8)
+    first = terms.vocabulary_for(0)
+    BM25Index(TEXTS, terms)
+    assert len(first.texts) == 4
+    again = BM25Index(TEXTS, terms)  # a reload: every text is known, none is tokenised again
+    assert terms.vocabulary_for(0) is first
+    assert len(first.texts) == 4
+    bigger = BM25Index([*TEXTS, "Elephants"], terms)  # 4 + 5 texts: past the limit
+    assert terms.vocabulary_for(0) is not first
+    assert again.scores(tokenize("GigaChat"))[0] > 0
+    assert bigger.scores(tokenize("elephants")).tolist()[-1] > 0
