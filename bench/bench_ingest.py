@@ -46,7 +46,7 @@ from bench.corpus import PASSAGES_PER_ARTICLE, corpus_hash, generate, write_arti
 from bot.telegram_app import build_application, serve  # noqa: E402
 from index.build import BuildReport, Progress  # noqa: E402
 from index.config import Settings  # noqa: E402
-from index.embedder import Embedder  # noqa: E402
+from index.embedders import Embedder  # noqa: E402
 from index.engine import NewsEngine, load_embedders  # noqa: E402
 from index.errors import NewsIndexError  # noqa: E402
 from index.store import load_snapshot  # noqa: E402

@@ -20,7 +20,7 @@ from bot.cli import (
 from bot.terminal import format_build_report
 from index.config import Settings
 from index.engine import NewsEngine
-from index.ingest import AddReport, FeedReport, SourceResult, add_sources, check_feeds
+from index.intake.ingest import AddReport, FeedReport, SourceResult, add_sources, check_feeds
 
 
 def _index_new_articles(settings: Settings) -> None:

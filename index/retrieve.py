@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from index.embedder import Embedder
+from index.embedders import Embedder
 from index.lexical import BM25Index, TermCache, tokenize
 from index.models import Hit
 from index.store import Snapshot

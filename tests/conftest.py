@@ -13,7 +13,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from index.config import Settings  # noqa: E402
-from index.embedder import Embedder  # noqa: E402
+from index.embedders import Embedder  # noqa: E402
 from index.engine import NewsEngine, load_embedders  # noqa: E402
 from tests.fake_bot_api import FakeBotApi  # noqa: E402
 

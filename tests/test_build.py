@@ -14,7 +14,7 @@ import pytest
 
 from index.build import build_index
 from index.config import Settings
-from index.embedder import Embedder
+from index.embedders import Embedder
 from index.engine import NewsEngine
 from index.errors import (
     IndexCorruptError,

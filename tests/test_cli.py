@@ -15,7 +15,7 @@ from click.testing import CliRunner
 import index.engine
 from bot.cli import cli, format_eval
 from index.articles import read_article_file
-from index.embedder import Embedder
+from index.embedders import Embedder
 from index.evaluate import EvalReport
 from index.text import split_sentences
 from tests.conftest import ROOT, SEED_QUESTIONS, SEEDS

@@ -12,9 +12,9 @@ import pytest
 from index.config import Settings
 from index.engine import NewsEngine
 from index.errors import FeedError
-from index.feed_state import FeedState
-from index.feeds import parse_feed
-from index.ingest import MAX_ENTRY_ATTEMPTS, check_feeds
+from index.intake.feed_state import FeedState
+from index.intake.feeds import parse_feed
+from index.intake.ingest import MAX_ENTRY_ATTEMPTS, check_feeds
 from tests.articles import BEE_PARAGRAPHS
 from tests.loopback import ATOM, RSS, LoopbackSite, article_html, atom_feed, rss_feed
 

@@ -18,7 +18,7 @@ from index.errors import (
     TooManyRedirectsError,
     UnsafeURLError,
 )
-from index.fetch import FetchPolicy, fetch, is_public_address
+from index.intake.fetch import FetchPolicy, fetch, is_public_address
 from tests.loopback import LoopbackSite
 
 LOCAL = FetchPolicy(allow_private=True, read_timeout_s=2.0, max_bytes=50_000, max_redirects=3)

@@ -18,10 +18,10 @@ import index.engine
 from bot.cli import cli
 from index.articles import load_articles
 from index.config import Settings
-from index.embedder import Embedder
+from index.embedders import Embedder
 from index.errors import ArticleError
-from index.ingest import add_sources
-from index.library import clean_url, file_stem, save_article
+from index.intake.ingest import add_sources
+from index.intake.library import clean_url, file_stem, save_article
 from index.models import Article
 from tests.loopback import LoopbackSite, article_html, rss_feed
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from index.config import Settings
-from index.embedder import Embedder
+from index.embedders import Embedder
 from index.engine import NewsEngine
 from index.retrieve import LEXICAL, fuse
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from bot.subscriptions import Notice, SubscriptionStore
 from index.models import ArticleInfo
-from index.subscriptions import Notice, SubscriptionStore
 
 SEED = ArticleInfo("seed", "Putin calls for AI leadership", 10, None)
 BEES = ArticleInfo("bees", "Bees sniff out truffles", 3, "https://herald.example/bees")

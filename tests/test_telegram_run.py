@@ -18,7 +18,7 @@ from bot.formatting import format_answer
 from bot.telegram_app import run_bot
 from index.build import build_index
 from index.config import Settings
-from index.embedder import Embedder
+from index.embedders import Embedder
 from index.engine import NewsEngine
 from tests.articles import VOLCANO, VOLCANO_QUESTION
 from tests.conftest import ROOT

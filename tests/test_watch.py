@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from index.engine import NewsEngine
-from index.watch import FolderChanges, FolderWatcher
+from index.intake.watch import FolderChanges, FolderWatcher
 
 MOON_BAKERY = (
     "Bakery opens on a research station near the lunar south pole\n\n"

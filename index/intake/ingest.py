@@ -20,11 +20,11 @@ from index._fs import file_lock
 from index.articles import ARTICLE_SUFFIXES, parse_text_article, read_article_file
 from index.config import Settings
 from index.errors import ArticleError, ExtractError, FeedError, FetchError, NewsIndexError
-from index.extract import extract_article, paragraphs_from_html
-from index.feed_state import FeedState
-from index.feeds import Feed, FeedEntry, parse_feed
-from index.fetch import FetchPolicy, fetch, new_client
-from index.library import ArticleCatalog, clean_url, save_article
+from index.intake.extract import extract_article, paragraphs_from_html
+from index.intake.feed_state import FeedState
+from index.intake.feeds import Feed, FeedEntry, parse_feed
+from index.intake.fetch import FetchPolicy, fetch, new_client
+from index.intake.library import ArticleCatalog, clean_url, save_article
 from index.models import Article
 
 logger = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def add_sources(
     Args:
         sources: file paths or http(s) URLs.
         settings: the articles folder, index folder and fetch limits.
-        client: an httpx client from ``index.fetch.new_client`` (made and closed here if None).
+        client: an httpx client from ``fetch.new_client`` (made and closed here if None).
 
     Returns:
         One result per article found (a JSON list file holds several).
@@ -122,7 +122,7 @@ def check_feeds(
         settings: the feeds, folders and fetch limits.
         state: the seen-entry memory; read from ``settings.feed_state_path`` if None. It is saved
             after the round.
-        client: an httpx client from ``index.fetch.new_client`` (made and closed here if None).
+        client: an httpx client from ``fetch.new_client`` (made and closed here if None).
     """
     state = state if state is not None else FeedState.load(settings.feed_state_path)
     with _Ingestor(settings, client) as ingestor:

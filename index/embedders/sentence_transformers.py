@@ -1,4 +1,4 @@
-"""Embedders: the ``Embedder`` protocol and the sentence-transformers implementation.
+"""The sentence-transformers embedder (all-MiniLM-L6-v2, bundled, by default).
 
 This is the only module that imports ``sentence_transformers`` (lazily, so that importing the
 engine stays cheap for commands that never embed).
@@ -10,7 +10,7 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,39 +24,6 @@ logger = logging.getLogger(__name__)
 BUNDLED_MODEL_NAMES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
 # Measured on 2 cores: batches of 8-16 encode faster than 64 (padding waste and cache pressure).
 PASSAGE_BATCH_SIZE = 16
-
-
-class Embedder(Protocol):
-    """Turns texts into L2-normalised float32 vectors; one instance per vector space."""
-
-    @property
-    def name(self) -> str:
-        """Identity of the vector space, recorded in the index manifest."""
-        ...
-
-    @property
-    def dimension(self) -> int: ...
-
-    @property
-    def multilingual(self) -> bool:
-        """Whether the model reads Russian (all-MiniLM-L6-v2 splits Cyrillic into letters).
-
-        The multilingual space is the one Russian questions are matched in, across languages; it
-        also keeps a vector per sentence, since passages are scored by their best sentence there.
-        """
-        ...
-
-    def fits(self, text: str) -> bool:
-        """Whether ``text`` fits the model's input window without truncation."""
-        ...
-
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        """Vectors of shape (len(texts), dimension) for texts to be searched."""
-        ...
-
-    def embed_query(self, text: str) -> np.ndarray:
-        """A vector of shape (dimension,) for a question."""
-        ...
 
 
 def resolve_model_path(model: str) -> str:

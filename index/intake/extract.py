@@ -1,7 +1,7 @@
 """HTML to article: main text, title, publication date and canonical URL (trafilatura).
 
 This is the only module that imports ``trafilatura``. Extracted articles have an empty
-``article_id``: the id is the file name, chosen when the article is saved (``index.ingest``).
+``article_id``: the id is the file name, chosen when the article is saved (``index.intake.ingest``).
 """
 
 from __future__ import annotations

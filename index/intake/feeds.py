@@ -1,7 +1,7 @@
 """RSS and Atom feeds: parse fetched bytes into entries (feedparser).
 
 This is the only module that imports ``feedparser``. It never lets feedparser fetch anything
-itself: it is always handed bytes that ``index.fetch`` fetched within its limits.
+itself: it is always handed bytes that ``index.intake.fetch`` fetched within its limits.
 """
 
 from __future__ import annotations
