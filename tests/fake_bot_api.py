@@ -4,8 +4,33 @@ python-telegram-bot talks real HTTP to it through ``Application.builder().base_u
 records every call, serves queued updates to ``getUpdates`` (long polling with ``offset`` and
 ``timeout``), answers the methods the bot uses, and rejects what Telegram would reject: malformed
 or unsupported HTML, empty text, text over 4096 UTF-16 units, callback data over 64 bytes, badly
-shaped inline keyboards, unknown or twice-answered callback and inline queries. Tests can make the
-next N calls of a method fail with 429 (``retry_after``), 500 or 409.
+shaped inline keyboards, unknown or twice-answered callback and inline queries.
+
+Flood limits are enforced by default, modelled on Telegram's documented ones ("about 1 message per
+second per chat, short bursts allowed; no more than 20 messages per minute in a group; about 30
+messages per second overall"; see ``FloodLimits``). They apply to the counted methods
+(``COUNTED_METHODS``: the message-creating ones, ``editMessageText`` and friends, and
+``sendChatAction``), per ``chat_id``:
+
+- every chat: a token bucket refilled at 1 call/s holding at most 3 (a burst of 3, then 1/s);
+- a group, supergroup or channel (chat id < 0, or that type recorded from an update): in
+  addition at most 20 calls in any rolling 60 s;
+- all chats together: at most 30 calls in any rolling second.
+
+A call beyond a limit is refused as Telegram refuses it: HTTP 429, ``"Too Many Requests: retry
+after N"`` with ``parameters.retry_after = N``, the whole seconds (rounded up) after which that
+call would be allowed. A refused call, like a call refused as a bad request (400), uses no budget
+and delivers nothing; it is recorded in ``calls`` with status 429. ``getUpdates``, ``getMe``,
+``answerCallbackQuery``, ``answerInlineQuery``, ``setMyCommands``, ``deleteWebhook`` and other
+methods outside ``COUNTED_METHODS`` are never limited. The limiter reads ``FakeBotApi.clock``
+(``time.monotonic`` by default; a test can inject a manual clock).
+
+Test hooks: ``FakeBotApi(flood_limits=False)`` (or a ``FloodLimits``) switches the limits off (or
+changes them); ``fail_next`` makes the next N calls of a method fail with 429 (``retry_after``),
+500, 403 or 409 (these use no budget); ``storm(chat_id, seconds)`` refuses every counted call to
+one chat with 429 for that long; ``slow_response(method, seconds, times)`` executes the next
+successful calls of a method (the message is delivered) but answers only after a delay, as when
+the bot's read times out after Telegram accepted the message.
 """
 
 from __future__ import annotations
@@ -13,9 +38,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,6 +82,46 @@ _START_TAG = re.compile(
 _ATTRIBUTE = re.compile(r"([a-zA-Z-]+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>\"']+)))?")
 _ENTITY = re.compile(r"&(?:([a-zA-Z]+)|#(\d+)|#x([0-9a-fA-F]+));")
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
+# The methods Telegram's flood control counts (per chat_id): whatever makes or changes a message in
+# a chat, and chat actions (conservative: typing indicators must not eat the answers' budget).
+# Listed whether or not this fake implements them (one it does not is a 404 and is not counted).
+COUNTED_METHODS = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "sendAudio",
+        "sendVideo",
+        "sendAnimation",
+        "sendVoice",
+        "sendVideoNote",
+        "sendSticker",
+        "sendMediaGroup",
+        "sendLocation",
+        "sendVenue",
+        "sendContact",
+        "sendPoll",
+        "sendDice",
+        "sendPaidMedia",
+        "sendInvoice",
+        "sendGame",
+        "copyMessage",
+        "copyMessages",
+        "forwardMessage",
+        "forwardMessages",
+        "editMessageText",
+        "editMessageCaption",
+        "editMessageMedia",
+        "editMessageReplyMarkup",
+        "editMessageLiveLocation",
+        "stopMessageLiveLocation",
+        "stopPoll",
+        "sendChatAction",
+    }
+)
+GROUP_CHAT_TYPES = frozenset({"group", "supergroup", "channel"})
+_EPSILON_S = 1e-9  # float slack, so waiting exactly retry_after is always enough
+
 # Parameters sent as plain strings; everything else PTB sends JSON-encoded.
 _STRING_PARAMS = {
     "text",
@@ -195,10 +262,97 @@ class ApiCall:
     status: int = 0  # 0 while the call is still being answered (a long poll)
     error: str | None = None
     result: Any = None
+    retry_after: int | None = None  # the retry_after of a 429
+    response_delay_s: float = 0.0  # slow_response: how long the answer was held back
 
     @property
     def ok(self) -> bool:
         return self.status == 200
+
+    @property
+    def refused(self) -> bool:
+        """Answered "429 Too Many Requests" (a flood limit, a storm or an injected 429)."""
+        return self.status == 429
+
+
+@dataclass(frozen=True)
+class FloodLimits:
+    """Telegram's flood limits for the counted methods (see the module docstring).
+
+    Defaults from https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this
+    ("avoid sending more than one message per second" in a chat, "short bursts" allowed; "not more
+    than 20 messages per minute" in a group; "not more than about 30 messages per second" overall).
+    """
+
+    per_chat_rate_per_s: float = 1.0  # refill rate of every chat's token bucket
+    per_chat_burst: int = 3  # the bucket's size: calls that may go at once
+    group_per_minute: int = 20  # calls to one group in any rolling 60 s
+    global_per_s: int = 30  # calls to all chats in any rolling second
+
+    def __post_init__(self) -> None:
+        if self.per_chat_rate_per_s <= 0 or self.per_chat_burst < 1:
+            raise ValueError("a chat's bucket needs a positive rate and room for one call")
+        if self.group_per_minute < 1 or self.global_per_s < 1:
+            raise ValueError("the group and overall limits must allow at least one call")
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float
+
+
+class FloodLimiter:
+    """The budget left per chat, per group and overall; ``wait_s`` then ``take`` per call."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[int | str, _Bucket] = {}
+        self._group_calls: dict[int | str, deque[float]] = {}
+        self._all_calls: deque[float] = deque()
+
+    def wait_s(
+        self, limits: FloodLimits, chat: int | str | None, is_group: bool, now: float
+    ) -> float:
+        """Seconds until a call to ``chat`` at ``now`` is within every limit (0: allowed now)."""
+        waits = [_window_wait(self._all_calls, limits.global_per_s, 1.0, now)]
+        if chat is not None:
+            tokens = self._tokens(limits, chat, now)
+            waits.append(max(0.0, (1.0 - tokens) / limits.per_chat_rate_per_s))
+            if is_group:
+                calls = self._group_calls.setdefault(chat, deque())
+                waits.append(_window_wait(calls, limits.group_per_minute, 60.0, now))
+        wait = max(waits)
+        return 0.0 if wait <= _EPSILON_S else wait
+
+    def take(self, limits: FloodLimits, chat: int | str | None, is_group: bool, now: float) -> None:
+        """Spend one call's budget (after ``wait_s`` said 0 and the call was delivered)."""
+        self._all_calls.append(now)
+        if chat is None:
+            return
+        self._buckets[chat] = _Bucket(max(0.0, self._tokens(limits, chat, now) - 1.0), now)
+        if is_group:
+            self._group_calls.setdefault(chat, deque()).append(now)
+
+    def _tokens(self, limits: FloodLimits, chat: int | str, now: float) -> float:
+        bucket = self._buckets.get(chat)
+        if bucket is None:
+            return float(limits.per_chat_burst)
+        refilled = bucket.tokens + max(0.0, now - bucket.at) * limits.per_chat_rate_per_s
+        return min(float(limits.per_chat_burst), refilled)
+
+
+def _window_wait(calls: deque[float], limit: int, window_s: float, now: float) -> float:
+    """Seconds until fewer than ``limit`` of ``calls`` lie in the rolling window ending then."""
+    while calls and calls[0] <= now - window_s:
+        calls.popleft()
+    if len(calls) < limit:
+        return 0.0
+    return calls[len(calls) - limit] + window_s - now
+
+
+def retry_after_s(wait_s: float) -> int:
+    """Telegram's retry_after for a wait: whole seconds, rounded up, at least 1."""
+    return max(1, math.ceil(wait_s - _EPSILON_S))
 
 
 @dataclass
@@ -217,13 +371,26 @@ class _Failure:
 
 
 @dataclass
+class _SlowResponse:
+    seconds: float
+    times: int
+
+
+@dataclass
 class FakeBotApi:
-    """The fake server's state; ``start()`` serves it on 127.0.0.1 in a thread."""
+    """The fake server's state; ``start()`` serves it on 127.0.0.1 in a thread.
+
+    ``flood_limits``: True (Telegram's limits, the default), a ``FloodLimits``, or False (none);
+    it is read on every call, so a test may change it while the server runs. ``clock`` is what
+    the flood limiter and ``storm`` measure time with.
+    """
 
     token: str = TOKEN
     calls: list[ApiCall] = field(default_factory=list)
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     conflict_forever: bool = False
+    flood_limits: bool | FloodLimits = True
+    clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
@@ -237,6 +404,10 @@ class FakeBotApi:
         self._open_inline_queries: set[str] = set()
         self._chats: dict[int, dict[str, Any]] = {}
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self._limiter = FloodLimiter()
+        self._storms: dict[int | str, float] = {}  # chat -> clock() when its storm ends
+        self._slow: dict[str, list[_SlowResponse]] = {}
+        self._stopped = threading.Event()
         self._stopping = False
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -255,6 +426,7 @@ class FakeBotApi:
         with self._lock:
             self._stopping = True
             self._lock.notify_all()
+        self._stopped.set()  # cuts held-back slow responses short
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -297,6 +469,27 @@ class FakeBotApi:
         failure = _Failure(status, times, retry_after, descriptions.get(status, "Error"))
         with self._lock:
             self._failures.setdefault(method, []).append(failure)
+
+    @property
+    def limits(self) -> FloodLimits | None:
+        """The flood limits in force (None: off)."""
+        if isinstance(self.flood_limits, FloodLimits):
+            return self.flood_limits
+        return FloodLimits() if self.flood_limits else None
+
+    def storm(self, chat_id: int | str, seconds: float) -> None:
+        """Refuse every counted call to ``chat_id`` with 429 for the next ``seconds`` (by
+        ``clock``), retry_after counting down to the storm's end; then the usual limits apply.
+        Refused calls use no budget. Works with ``flood_limits=False`` too."""
+        with self._lock:
+            self._storms[chat_id] = self.clock() + seconds
+
+    def slow_response(self, method: str, seconds: float, times: int = 1) -> None:
+        """The next ``times`` successful calls of ``method`` are executed and recorded at once
+        (the message is delivered) but answered only after ``seconds``: the bot's read times
+        out although Telegram accepted the message. Calls refused (429, 400...) do not count."""
+        with self._lock:
+            self._slow.setdefault(method, []).append(_SlowResponse(seconds, times))
 
     def enqueue(self, body: dict[str, Any]) -> int:
         """Make an update available to ``getUpdates``; returns its update_id."""
@@ -392,6 +585,33 @@ class FakeBotApi:
         """Successful sendMessage calls, oldest first, optionally to one chat."""
         return [c for c in self.calls_of("sendMessage") if chat_id in (None, c.params["chat_id"])]
 
+    def sent_texts(self, chat_id: int | None = None) -> list[str]:
+        """The texts of the messages delivered (sendMessage answered 200), oldest first, as the
+        bot sent them (HTML source); optionally only those to one chat."""
+        return [c.params["text"] for c in self.sent(chat_id)]
+
+    async def wait_for_texts(
+        self, chat_id: int, count: int = 1, timeout_s: float = 10.0
+    ) -> list[str]:
+        """``sent_texts(chat_id)`` once it holds at least ``count`` texts."""
+        return [c.params["text"] for c in await self.wait_for_replies(chat_id, count, timeout_s)]
+
+    def refusals(self, method: str | None = None, chat_id: int | None = None) -> list[ApiCall]:
+        """Calls answered 429 (flood limit, storm or ``fail_next``), optionally of one method
+        and/or to one chat, oldest first; each has its ``retry_after``."""
+        with self._lock:
+            return [
+                c
+                for c in self.calls
+                if c.refused
+                and method in (None, c.method)
+                and chat_id in (None, c.params.get("chat_id"))
+            ]
+
+    def refused(self, method: str | None = None, chat_id: int | None = None) -> int:
+        """How many calls were answered 429 (see ``refusals``)."""
+        return len(self.refusals(method, chat_id))
+
     def rejected(self) -> list[ApiCall]:
         """Calls the fake refused as a bad request (what Telegram would have refused too)."""
         with self._lock:
@@ -452,33 +672,89 @@ class FakeBotApi:
 
     def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Answer one API call: (HTTP status, JSON body)."""
+        _, status, body = self.answer(method, params)
+        return status, body
+
+    def answer(self, method: str, params: dict[str, Any]) -> tuple[ApiCall, int, dict[str, Any]]:
+        """Answer one API call: the recorded call, HTTP status and JSON body. The HTTP server
+        holds the answer back for ``call.response_delay_s`` (``slow_response``)."""
         call = ApiCall(method, params, time.perf_counter())
         with self._lock:
             self.calls.append(call)  # recorded on arrival, so a pending long poll is visible
         failure = self._take_failure(method)
+        handler = getattr(self, f"_api_{method}", None)
         if failure is not None:
-            call.status, call.error = failure.status, failure.description
-            body: dict[str, Any] = {
-                "ok": False,
-                "error_code": failure.status,
-                "description": failure.description,
-            }
-            if failure.retry_after is not None:
-                body["parameters"] = {"retry_after": failure.retry_after}
-        else:
-            handler = getattr(self, f"_api_{method}", None)
-            try:
-                if handler is None:
-                    call.status, call.error = 404, "Not Found: method not found"
-                    body = {"ok": False, "error_code": 404, "description": call.error}
+            body = _error(call, failure.status, failure.description, failure.retry_after)
+        elif handler is None:
+            body = _error(call, 404, "Not Found: method not found")
+        elif method in COUNTED_METHODS:
+            with self._lock:  # the check, the delivery and the spending are one step
+                now = self.clock()
+                retry_after = self._flood_retry_after(params, now)
+                if retry_after is not None:
+                    body = _error(
+                        call, 429, f"Too Many Requests: retry after {retry_after}", retry_after
+                    )
                 else:
-                    call.result = handler(params)
-                    call.status = 200
-                    body = {"ok": True, "result": call.result}
-            except BadRequestError as exc:
-                call.status, call.error = 400, f"Bad Request: {exc}"
-                body = {"ok": False, "error_code": 400, "description": call.error}
-        return call.status, body
+                    body = self._call(call, handler, params)
+                    if call.ok:
+                        self._spend(params, now)
+        else:
+            body = self._call(call, handler, params)
+        if call.ok:
+            call.response_delay_s = self._take_slow(method)
+        return call, call.status, body
+
+    def _call(
+        self, call: ApiCall, handler: Callable[[dict[str, Any]], Any], params: dict[str, Any]
+    ) -> dict[str, Any]:
+        try:
+            call.result = handler(params)
+        except BadRequestError as exc:
+            return _error(call, 400, f"Bad Request: {exc}")
+        call.status = 200
+        return {"ok": True, "result": call.result}
+
+    def _flood_key(self, params: dict[str, Any]) -> tuple[int | str | None, bool]:
+        """The chat a counted call is charged to, and whether it is a group's."""
+        chat = params.get("chat_id")
+        if not isinstance(chat, int | str) or isinstance(chat, bool):
+            return None, False
+        if isinstance(chat, str):
+            return chat, True  # @channelusername
+        recorded = self._chats.get(chat, {}).get("type")
+        return chat, chat < 0 or recorded in GROUP_CHAT_TYPES
+
+    def _flood_retry_after(self, params: dict[str, Any], now: float) -> int | None:
+        """None if a counted call may go now, else its retry_after (a storm, then the limits)."""
+        chat, is_group = self._flood_key(params)
+        if chat is not None and chat in self._storms:
+            storm_ends = self._storms[chat]
+            if now < storm_ends:
+                return retry_after_s(storm_ends - now)
+            del self._storms[chat]
+        limits = self.limits
+        if limits is None:
+            return None
+        wait_s = self._limiter.wait_s(limits, chat, is_group, now)
+        return retry_after_s(wait_s) if wait_s > 0 else None
+
+    def _spend(self, params: dict[str, Any], now: float) -> None:
+        limits = self.limits
+        if limits is not None:
+            chat, is_group = self._flood_key(params)
+            self._limiter.take(limits, chat, is_group, now)
+
+    def _take_slow(self, method: str) -> float:
+        with self._lock:
+            queue = self._slow.get(method) or []
+            if not queue:
+                return 0.0
+            slow = queue[0]
+            slow.times -= 1
+            if slow.times <= 0:
+                queue.pop(0)
+            return slow.seconds
 
     def _take_failure(self, method: str) -> _Failure | None:
         with self._lock:
@@ -621,6 +897,17 @@ class FakeBotApi:
             return self.commands.get(params.get("language_code") or "", [])
 
 
+def _error(
+    call: ApiCall, status: int, description: str, retry_after: int | None = None
+) -> dict[str, Any]:
+    """Record a failed call; the JSON body Telegram answers it with."""
+    call.status, call.error, call.retry_after = status, description, retry_after
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if retry_after is not None:
+        body["parameters"] = {"retry_after": retry_after}
+    return body
+
+
 def _chat_id(params: dict[str, Any]) -> int:
     chat_id = params.get("chat_id")
     if not isinstance(chat_id, int):
@@ -670,7 +957,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
             return
         params = _parse_body(raw, self.headers.get("Content-Type") or "")
-        status, body = self.api.handle(parts[1], params)
+        call, status, body = self.api.answer(parts[1], params)
+        if call.response_delay_s > 0:
+            self.api._stopped.wait(call.response_delay_s)  # delivered already; answer late
         self._reply(status, body)
 
     def _reply(self, status: int, body: dict[str, Any]) -> None:
