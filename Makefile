@@ -46,6 +46,7 @@ lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## test: lint, types and the test suite (real model, real FAISS, real HTTP on loopback).
 test: lint

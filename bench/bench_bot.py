@@ -29,6 +29,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
+from bot.settings import BotSettings  # noqa: E402
 from bot.telegram_app import build_application, serve  # noqa: E402
 from index.config import Settings  # noqa: E402
 from index.engine import NewsEngine  # noqa: E402
@@ -84,14 +85,13 @@ def _build_index(workdir: Path) -> None:
 
 async def _run(questions: int, users: int, rate: float, workdir: Path) -> dict[str, float]:
     api = FakeBotApi().start()
-    settings = Settings(
-        articles_dir=workdir / "articles",
-        index_dir=workdir / "index",
+    settings = BotSettings(
+        engine=Settings(articles_dir=workdir / "articles", index_dir=workdir / "index"),
         telegram_token=TOKEN,
         telegram_api_base_url=api.base_url,
     )
     load_started = time.perf_counter()
-    engine = await asyncio.to_thread(NewsEngine.open, settings, build_if_missing=False)
+    engine = await asyncio.to_thread(NewsEngine.open, settings.engine, build_if_missing=False)
     load_s = time.perf_counter() - load_started
     rss_loaded = _peak_rss_mb()
     engine_ms = await asyncio.to_thread(_engine_alone, engine, _questions())

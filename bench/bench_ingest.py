@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import hashlib
 import json
 import os
@@ -43,6 +42,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 from bench.corpus import PASSAGES_PER_ARTICLE, corpus_hash, generate, write_articles  # noqa: E402
+from bot.settings import BotSettings  # noqa: E402
 from bot.telegram_app import build_application, serve  # noqa: E402
 from index.build import BuildReport, Progress  # noqa: E402
 from index.config import Settings  # noqa: E402
@@ -279,12 +279,12 @@ def _cached_passages(index_dir: Path) -> int:
 async def measure(settings: Settings, embedders: list[Embedder], rounds: int) -> dict[str, Any]:
     """Run the bot over ``settings`` and time ``rounds`` new articles, one after another."""
     api = FakeBotApi().start()
-    engine = TimedEngine(
-        dataclasses.replace(settings, telegram_token=TOKEN, telegram_api_base_url=api.base_url),
-        embedders,
-    )
+    engine = TimedEngine(settings, embedders)
     await asyncio.to_thread(engine.reload)
-    application = build_application(engine.settings, engine)
+    bot_settings = BotSettings(
+        engine=settings, telegram_token=TOKEN, telegram_api_base_url=api.base_url
+    )
+    application = build_application(bot_settings, engine)
     stop = asyncio.Event()
     task = asyncio.create_task(serve(application, stop, drop_pending=True))
     reader = user_object()

@@ -1,75 +1,29 @@
-"""The ``newsbot`` command line: index, ask, chat, eval and run."""
+"""The ``newsbot`` command line: index, ask, chat, eval, run and start (add and feeds live in
+``bot.ingest_cli``)."""
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
-import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
-from dotenv import dotenv_values
 
+from bot.cli_common import (
+    configure_logging,
+    expected_errors,
+    folder_options,
+    load_settings,
+    open_engine,
+    update_index,
+)
+from bot.ingest_cli import add, feeds
 from bot.terminal import format_answer_plain, format_build_report, plural
-from index.build import BuildReport
-from index.config import Settings
-from index.engine import NewsEngine
-from index.errors import NewsIndexError
-from index.evaluate import EvalReport, run_evaluation
+from index import EvalReport, NewsEngine, run_evaluation
 
-F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"]}
-PROGRESS_MIN_TEXTS = 64  # builds that embed fewer texts than this finish too fast for a bar
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    # httpx logs every request URL at INFO, and Telegram request URLs carry the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-
-
-def load_settings(articles: Path | None = None, index_dir: Path | None = None) -> Settings:
-    """Settings from ``.env`` (if present) overlaid by the environment, then by CLI options."""
-    environ = {k: v for k, v in dotenv_values(".env").items() if v is not None}
-    environ.update(os.environ)
-    settings = Settings.from_env(environ)
-    overrides: dict[str, Any] = {}
-    if articles is not None:
-        overrides["articles_dir"] = articles
-    if index_dir is not None:
-        overrides["index_dir"] = index_dir
-    return dataclasses.replace(settings, **overrides)
-
-
-def folder_options(command: F) -> F:
-    """``--articles`` and ``--index``, taken by every command."""
-    command = click.option(
-        "--index",
-        "index_dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        help="Index folder (default: INDEX_DIR or data/index).",
-    )(command)
-    return click.option(
-        "--articles",
-        type=click.Path(file_okay=False, path_type=Path),
-        help="Articles folder (default: ARTICLES_DIR or seeds/).",
-    )(command)
-
-
-@contextlib.contextmanager
-def _expected_errors() -> Iterator[None]:
-    """Turn the engine's errors into a one-line message and exit code 1."""
-    try:
-        yield
-    except NewsIndexError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 @click.group(context_settings=CONTEXT)
@@ -86,49 +40,6 @@ def cli() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def _progress_printer() -> tuple[Callable[[int, int], None], Callable[[], None]]:
-    bar: Any = None
-
-    def update(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None and total >= PROGRESS_MIN_TEXTS:
-            bar = click.progressbar(length=total, label="Embedding", file=sys.stderr)
-            bar.__enter__()
-        if bar is not None:
-            bar.update(done - bar.pos)
-
-    def close() -> None:
-        if bar is not None:
-            bar.__exit__(None, None, None)
-
-    return update, close
-
-
-def _update_index(engine: NewsEngine, *, full: bool = False) -> BuildReport:
-    progress, close = _progress_printer()
-    try:
-        report = engine.update_index(full=full, progress=progress)
-    finally:
-        close()
-    for problem in report.problems:
-        click.echo(f"Skipped {problem.path.name}: {problem.reason}", err=True)
-    return report
-
-
-def _engine_with_index(settings: Settings) -> NewsEngine:
-    """Load models, build the index if there is none yet, and load it."""
-    from index.engine import load_embedders
-    from index.store import current_version
-
-    engine = NewsEngine(settings, load_embedders(settings))
-    if current_version(settings.index_dir) is None:
-        click.echo(f"No index in {settings.index_dir} yet; building it first.", err=True)
-        click.echo(format_build_report(_update_index(engine)), err=True)
-    else:
-        engine.reload()
-    return engine
-
-
 @cli.command()
 @click.option("--full", is_flag=True, help="Re-embed everything instead of reusing vectors.")
 @folder_options
@@ -139,13 +50,10 @@ def index(full: bool, articles: Path | None, index_dir: Path | None) -> None:
 
     Example: newsbot index --articles seeds/
     """
-    with _expected_errors():
-        settings = load_settings(articles, index_dir)
-        _configure_logging("WARNING")
-        from index.engine import load_embedders
-
-        engine = NewsEngine(settings, load_embedders(settings))
-        click.echo(format_build_report(_update_index(engine, full=full)))
+    with expected_errors():
+        settings = load_settings(articles, index_dir).engine
+        configure_logging("WARNING")
+        click.echo(format_build_report(update_index(NewsEngine(settings), full=full)))
 
 
 @cli.command()
@@ -162,10 +70,10 @@ def ask(
 
     Example: newsbot ask "Who developed GigaChat?" -k 3
     """
-    with _expected_errors():
-        settings = load_settings(articles, index_dir)
-        _configure_logging("WARNING")
-        engine = _engine_with_index(settings)
+    with expected_errors():
+        settings = load_settings(articles, index_dir).engine
+        configure_logging("WARNING")
+        engine = open_engine(settings)
         questions = (line.strip() for line in sys.stdin) if question == "-" else iter([question])
         for text in questions:
             if not text:
@@ -187,10 +95,10 @@ def chat(top_k: int | None, articles: Path | None, index_dir: Path | None) -> No
     """
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401  (input() gains line editing and history)
-    with _expected_errors():
-        settings = load_settings(articles, index_dir)
-        _configure_logging("WARNING")
-        engine = _engine_with_index(settings)
+    with expected_errors():
+        settings = load_settings(articles, index_dir).engine
+        configure_logging("WARNING")
+        engine = open_engine(settings)
         titles = ", ".join(a.title for a in engine.articles()[:3])
         click.echo(f"newsbot knows {plural(engine.info().articles, 'article')} ({titles}).")
         click.echo("Ask a question; Ctrl-D to leave.")
@@ -227,17 +135,10 @@ def eval_command(
 
     Example: newsbot eval eval/seed_questions.jsonl
     """
-    with _expected_errors():
-        settings = load_settings(articles, index_dir)
-        _configure_logging("WARNING")
-        from index.engine import load_embedders
-
-        report = run_evaluation(
-            questions_file,
-            settings,
-            load_embedders(settings),
-            exclude_gold_article=exclude_gold_article,
-        )
+    with expected_errors():
+        settings = load_settings(articles, index_dir).engine
+        configure_logging("WARNING")
+        report = run_evaluation(questions_file, settings, exclude_gold_article=exclude_gold_article)
         click.echo(json.dumps(report.to_dict()) if as_json else format_eval(report))
 
 
@@ -266,10 +167,10 @@ def run(articles: Path | None, index_dir: Path | None) -> None:
 
     Example: TELEGRAM_BOT_TOKEN=123:ABC newsbot run
     """
-    with _expected_errors():
+    with expected_errors():
         settings = load_settings(articles, index_dir)
         settings.require_token()
-        _configure_logging(settings.log_level)
+        configure_logging(settings.log_level)
         from bot.telegram_app import run_bot
 
         sys.exit(run_bot(settings))
@@ -283,7 +184,7 @@ def start(ctx: click.Context, articles: Path | None, index_dir: Path | None) -> 
 
     This is what `make run` calls after `newsbot index`.
     """
-    with _expected_errors():
+    with expected_errors():
         settings = load_settings(articles, index_dir)
     if settings.telegram_token:
         click.echo(
@@ -298,8 +199,6 @@ def start(ctx: click.Context, articles: Path | None, index_dir: Path | None) -> 
         )
         ctx.invoke(chat, articles=articles, index_dir=index_dir)
 
-
-from bot.ingest_cli import add, feeds  # noqa: E402
 
 cli.add_command(add)
 cli.add_command(feeds)

@@ -13,8 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
 
-from index.models import Answer, ArticleInfo, Citation
-from index.text import detect_language
+from index import Answer, ArticleInfo, Citation, Paragraph, detect_language
 
 MAX_MESSAGE_UTF16 = 4096  # Telegram's limit for one message's text
 MAX_CALLBACK_DATA_BYTES = 64  # Telegram's limit for a button's callback_data
@@ -368,6 +367,10 @@ class SourceRef:
 
     def matches_article(self, article_id: str) -> bool:
         return self.article_key in (article_id, _article_hash(article_id))
+
+    def matches_text(self, paragraph: Paragraph) -> bool:
+        """Whether the cited passage is still one of the paragraph's, unedited."""
+        return any(h.startswith(self.fingerprint) for h in paragraph.content_hashes)
 
 
 def _article_hash(article_id: str) -> str:

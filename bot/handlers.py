@@ -7,7 +7,6 @@ The engine, the settings and the counters reach every callback through ``context
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import time
@@ -20,27 +19,22 @@ from telegram import (
     Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    InlineQueryResultArticle,
-    InputTextMessageContent,
     Message,
     MessageEntity,
     Update,
 )
-from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot import formatting
 from bot.formatting import SourceRef, pick_language, text_for
 from bot.live import LiveIndex
-from index.config import Settings
-from index.engine import NewsEngine
-from index.errors import NewsIndexError
-from index.models import Answer, Citation
+from bot.settings import BotSettings
+from index import Answer, Citation, NewsEngine, NewsIndexError
 
 logger = logging.getLogger(__name__)
 
-INLINE_CACHE_S = 30
 MAX_LOGGED_UPDATE_CHARS = 2000
 
 
@@ -64,10 +58,10 @@ class BotState:
     def __init__(self) -> None:
         self._engine: NewsEngine | None = None
         self._live: LiveIndex | None = None
-        self.settings = Settings()
+        self.settings = BotSettings()
         self.stats = Stats()
 
-    def attach(self, engine: NewsEngine, settings: Settings) -> None:
+    def attach(self, engine: NewsEngine, settings: BotSettings) -> None:
         self._engine = engine
         self.settings = settings
         self._live = LiveIndex(engine, settings)
@@ -222,7 +216,7 @@ async def stats(update: Update, context: NewsContext) -> None:
     await _reply(update, [formatting.format_stats(view, language)])
 
 
-# --- buttons and inline mode --------------------------------------------------------------------
+# --- buttons --------------------------------------------------------------------
 
 
 async def show_source(update: Update, context: NewsContext) -> None:
@@ -234,7 +228,7 @@ async def show_source(update: Update, context: NewsContext) -> None:
     ref = formatting.parse_source_button(query.data)
     found = None
     if ref is not None:
-        found = await asyncio.to_thread(find_paragraph, context.state.engine, ref)
+        found = await asyncio.to_thread(cited_paragraph, context.state.engine, ref)
     if found is None:
         await query.answer(text_for(language, "stale_button"))
         return
@@ -247,80 +241,16 @@ async def show_source(update: Update, context: NewsContext) -> None:
         await query.message.reply_text(text, do_quote=number == 0)
 
 
-async def inline_answer(update: Update, context: NewsContext) -> None:
-    """``@bot question`` in any chat: answer cards (the answer, then each cited paragraph)."""
-    query = update.inline_query
-    if query is None:
-        return
-    question, was_cut = formatting.cut_question(query.query)
-    if not question:
-        await query.answer([], cache_time=INLINE_CACHE_S)
-        return
-    language = pick_language(query.from_user.language_code, question)
-    engine = context.state.engine
-    # Taken before asking: a "not found" reply then never lists an article from a snapshot
-    # swapped in after the question was searched.
-    snapshot = engine.retriever.snapshot
-    answer = await asyncio.to_thread(engine.ask, question)
-    context.state.stats.record(answer)
-    articles = [] if answer.found else snapshot.articles()
-    html = formatting.format_inline_answer(answer, articles, language, was_cut=was_cut)
-    results = inline_results(answer, html, language)
-    await query.answer(results, cache_time=INLINE_CACHE_S)
-
-
-def inline_results(
-    answer: Answer, answer_html: str, language: str
-) -> list[InlineQueryResultArticle]:
-    """The cards for an inline query: the full cited answer first, then one per source."""
-    key = hashlib.sha1(answer.question.encode("utf-8")).hexdigest()[:16]
-    title = text_for(language, "inline_answer" if answer.found else "inline_not_found")
-    snippet = formatting.inline_snippet(answer.text if answer.found else answer.question)
-    cards = [_card(f"a-{key}", title, snippet, answer_html)]
-    for citation in answer.citations:
-        heading = text_for(
-            language,
-            "inline_source",
-            n=citation.n,
-            title=citation.title,
-            paragraph=citation.paragraph,
-        )
-        html = formatting.format_paragraph(citation, citation.text, language)[0]
-        snippet = formatting.inline_snippet(citation.text)
-        cards.append(_card(f"c{citation.n}-{key}", heading, snippet, html))
-    return cards
-
-
-def _card(result_id: str, title: str, description: str, html: str) -> InlineQueryResultArticle:
-    return InlineQueryResultArticle(
-        id=result_id,
-        title=title,
-        description=description,
-        input_message_content=InputTextMessageContent(html, parse_mode=ParseMode.HTML),
-    )
-
-
-def find_paragraph(engine: NewsEngine, ref: SourceRef) -> Citation | None:
+def cited_paragraph(engine: NewsEngine, ref: SourceRef) -> Citation | None:
     """The whole paragraph a button points at, or None if it is gone or has changed since."""
-    snapshot = engine.retriever.snapshot  # one snapshot for the whole lookup, even across a reload
-    pieces = [
-        p
-        for p in snapshot.passages
-        if p.paragraph == ref.paragraph and ref.matches_article(p.article_id)
-    ]
-    if not pieces or not any(p.content_hash.startswith(ref.fingerprint) for p in pieces):
-        return None
-    pieces.sort(key=lambda p: p.piece)
-    first = pieces[0]
-    return Citation(
-        n=ref.n,
-        article_id=first.article_id,
-        title=first.title,
-        paragraph=first.paragraph,
-        url=first.url,
-        text=" ".join(p.text for p in pieces),
-        score=0.0,
+    # Per article, not per passage: a long article id reaches the button as a hash of it.
+    article_id = next(
+        (a.article_id for a in engine.articles() if ref.matches_article(a.article_id)), None
     )
+    paragraph = engine.paragraph(article_id, ref.paragraph) if article_id is not None else None
+    if paragraph is None or not ref.matches_text(paragraph):
+        return None
+    return paragraph.citation(ref.n)
 
 
 # --- the allow-list and errors ------------------------------------------------------------------
@@ -385,13 +315,15 @@ async def _answer(update: Update, context: NewsContext, text: str) -> None:
         await _reply(update, [formatting.format_ask_usage(engine.articles(), language)])
         return
     typing = asyncio.create_task(_send_typing(context.bot, chat.id if chat else None))
-    snapshot = engine.retriever.snapshot  # what "not found" lists: see inline_answer
+    # Taken before asking: a "not found" reply then never lists an article from an index
+    # swapped in after the question was searched.
+    known = engine.articles()
     try:
         answer = await asyncio.to_thread(engine.ask, question)
     finally:
         await _finish_typing(typing)
     context.state.stats.record(answer)
-    articles = [] if answer.found else snapshot.articles()
+    articles = () if answer.found else known
     texts = formatting.format_answer(answer, articles, language, was_cut=was_cut)
     await _reply(update, texts, _keyboard(answer.citations) if answer.found else None)
 

@@ -1,7 +1,6 @@
 """``newsbot add`` and ``newsbot feeds``: save new articles, then update the index.
 
-Registered on the ``cli`` group at the end of ``bot/cli.py``; import ``bot.cli``, not this module,
-first (this module uses the group's helpers).
+``bot.cli`` registers both on the ``newsbot`` group.
 """
 
 from __future__ import annotations
@@ -10,25 +9,21 @@ from pathlib import Path
 
 import click
 
-from bot.cli import (
-    _configure_logging,
-    _expected_errors,
-    _update_index,
+from bot.cli_common import (
+    configure_logging,
+    expected_errors,
     folder_options,
     load_settings,
+    update_index,
 )
 from bot.terminal import format_build_report
-from index.config import Settings
-from index.engine import NewsEngine
-from index.intake.ingest import AddReport, FeedReport, SourceResult, add_sources, check_feeds
+from index import NewsEngine, Settings
+from index.intake import AddReport, FeedReport, SourceResult, add_sources, check_feeds
 
 
 def _index_new_articles(settings: Settings) -> None:
     """Load the models and update the index incrementally, printing the build report."""
-    from index.engine import load_embedders
-
-    engine = NewsEngine(settings, load_embedders(settings))
-    click.echo(format_build_report(_update_index(engine)))
+    click.echo(format_build_report(update_index(NewsEngine(settings))))
 
 
 def _result_line(result: SourceResult) -> str:
@@ -66,9 +61,9 @@ def add(sources: tuple[str, ...], articles: Path | None, index_dir: Path | None)
 
     Example: newsbot add https://example.org/news/story.html saved-page.html
     """
-    with _expected_errors():
-        settings = load_settings(articles, index_dir)
-        _configure_logging("ERROR")
+    with expected_errors():
+        settings = load_settings(articles, index_dir).engine
+        configure_logging("ERROR")
         report = add_sources(sources, settings)
         click.echo(format_add_report(report))
         if report.added:
@@ -87,14 +82,14 @@ def feeds(articles: Path | None, index_dir: Path | None) -> None:
 
     Example: FEEDS=https://example.org/rss.xml newsbot feeds
     """
-    with _expected_errors():
-        settings = load_settings(articles, index_dir)
+    with expected_errors():
+        settings = load_settings(articles, index_dir).engine
         if not settings.feeds:
             raise click.ClickException(
                 "FEEDS is not set; put RSS or Atom URLs in .env, e.g. "
                 "FEEDS=https://example.org/rss.xml"
             )
-        _configure_logging("ERROR")
+        configure_logging("ERROR")
         report = check_feeds(settings)
         click.echo(format_feed_report(report))
         if report.added:

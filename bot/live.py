@@ -20,13 +20,10 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application
 
 from bot import formatting
+from bot.settings import BotSettings
 from bot.subscriptions import Notice, SubscriptionStore
-from index.build import BuildReport
-from index.config import Settings
-from index.engine import NewsEngine
-from index.errors import NewsIndexError
-from index.intake.ingest import check_feeds
-from index.intake.watch import FolderWatcher
+from index import BuildReport, NewsEngine, NewsIndexError
+from index.intake import FolderWatcher, check_feeds
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +38,14 @@ class LiveIndex:
 
     Args:
         engine: the engine whose index is updated and hot-swapped.
-        settings: the articles folder, the feeds and the subscriptions file.
+        settings: the articles folder and the feeds (``settings.engine``), the allow-list and the
+            subscriptions file.
     """
 
-    def __init__(self, engine: NewsEngine, settings: Settings) -> None:
+    def __init__(self, engine: NewsEngine, settings: BotSettings) -> None:
         self.engine = engine
         self.settings = settings
-        self.watcher = FolderWatcher(settings.articles_dir, quiet_s=WATCH_QUIET_S)
+        self.watcher = FolderWatcher(settings.engine.articles_dir, quiet_s=WATCH_QUIET_S)
         self.subscriptions = _open_store(settings)
         self._reasons: list[str] = []
         self._runner: asyncio.Task[None] | None = None
@@ -142,7 +140,7 @@ class LiveIndex:
         return sent
 
 
-def _open_store(settings: Settings) -> SubscriptionStore | None:
+def _open_store(settings: BotSettings) -> SubscriptionStore | None:
     try:
         return SubscriptionStore(settings.subscriptions_path)
     except (OSError, sqlite3.Error) as exc:
@@ -182,6 +180,23 @@ def _log_report(report: BuildReport, reason: str) -> None:
 # --- jobs ---------------------------------------------------------------------------------------
 
 
+async def reload_index(live: LiveIndex, bot: Bot) -> None:
+    """Hot reload: serve the index `newsbot index` wrote in another process, if it is newer."""
+    if live.is_updating:
+        # The build in progress swaps in its own snapshot (and any newer one) when it is done;
+        # loading the same 10,000-passage snapshot twice at once would only slow both down.
+        return
+    try:
+        swapped = await asyncio.to_thread(live.engine.reload_if_changed)
+    except NewsIndexError as exc:
+        logger.warning("Keeping the current index; the new one could not be loaded: %s", exc)
+        return
+    if swapped:
+        info = live.engine.info()
+        logger.info("Now serving index %s (%d articles)", info.version, info.articles)
+        await live.send_notices(bot)
+
+
 async def watch_folder(
     live: LiveIndex, application: Application[Any, Any, Any, Any, Any, Any]
 ) -> None:
@@ -197,7 +212,7 @@ async def check_feeds_round(
 ) -> None:
     """One feed round: save the new entries (off the event loop), then request an update."""
     try:
-        report = await asyncio.to_thread(check_feeds, live.settings)
+        report = await asyncio.to_thread(check_feeds, live.settings.engine)
     except NewsIndexError as exc:
         logger.warning("Feed round failed; trying again next round: %s", exc)
         return

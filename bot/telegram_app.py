@@ -1,4 +1,8 @@
-"""The Telegram application: wiring (handlers, retries, jobs, menu) and the polling runner."""
+"""The Telegram application: wiring (handlers, retries, jobs, menu) and the polling runner.
+
+What the handlers and jobs do lives in ``bot.handlers``, ``bot.inline`` and ``bot.live``; the
+retries in ``bot.rate_limit``.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,12 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable, Coroutine
 from typing import Any, TypeAlias
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, TelegramError
+from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
@@ -28,12 +30,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers, live
+from bot import handlers, inline, live
 from bot.formatting import LANGUAGES, command_menu
 from bot.handlers import BotState, NewsContext
-from index.config import Settings
-from index.engine import NewsEngine
-from index.errors import NewsIndexError
+from bot.rate_limit import RetryingRateLimiter
+from bot.settings import BotSettings
+from index import NewsEngine
 
 logger = logging.getLogger(__name__)
 
@@ -41,71 +43,17 @@ NewsApplication: TypeAlias = Application[
     ExtBot[Any], NewsContext, dict[Any, Any], dict[Any, Any], BotState, JobQueue[Any]
 ]
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "inline_query"]
-RETRY_AFTER_RETRIES = 5  # 429s honoured (waiting retry_after) before a request gives up
-NETWORK_RETRIES = 3  # network errors and 5xx retried, with exponential backoff
-NETWORK_BACKOFF_S = 0.5
 EXIT_CONFLICT = 1
 EXIT_STARTUP_FAILED = 1
 
 
-class RetryingRateLimiter(AIORateLimiter):
-    """PTB's AIORateLimiter (flood limits, 429 ``retry_after``) that also retries network errors
-    and 5xx replies with exponential backoff, so a hiccup at Telegram loses no reply.
-
-    4xx errors other than 429 are not retried: sending the same bad request again cannot help.
-    """
-
-    def __init__(
-        self,
-        *,
-        max_retries: int = RETRY_AFTER_RETRIES,
-        network_retries: int = NETWORK_RETRIES,
-        backoff_s: float = NETWORK_BACKOFF_S,
-    ) -> None:
-        super().__init__(max_retries=max_retries)
-        self._network_retries = network_retries
-        self._backoff_s = backoff_s
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        attempt = 0
-        while True:
-            try:
-                return await super().process_request(
-                    callback, args, kwargs, endpoint, data, rate_limit_args
-                )
-            except BadRequest:
-                raise
-            except NetworkError as exc:
-                if attempt >= self._network_retries:
-                    raise
-                delay_s = self._backoff_s * 2**attempt
-                attempt += 1
-                logger.warning(
-                    "Telegram %s failed (%s); retry %d of %d in %.1f s",
-                    endpoint,
-                    exc,
-                    attempt,
-                    self._network_retries,
-                    delay_s,
-                )
-                await asyncio.sleep(delay_s)
-
-
-def build_application(settings: Settings, engine: NewsEngine) -> NewsApplication:
+def build_application(settings: BotSettings, engine: NewsEngine) -> NewsApplication:
     """The bot, ready to run: handlers, error handler, retries, command menu, and the jobs that
     keep the index current (hot reload, the folder watcher, feed rounds; see ``bot.live``).
 
     Args:
         settings: the bot token (required), API base URL, admins, allow-list, reload interval,
-            articles folder and feeds.
+            and the engine's articles folder and feeds.
         engine: the loaded engine every handler asks.
 
     Returns:
@@ -141,7 +89,7 @@ def build_application(settings: Settings, engine: NewsEngine) -> NewsApplication
     return application
 
 
-def _add_jobs(job_queue: JobQueue[NewsContext], settings: Settings) -> None:
+def _add_jobs(job_queue: JobQueue[NewsContext], settings: BotSettings) -> None:
     """Hot reload, the folder watcher and, if FEEDS is set, the feed rounds."""
     job_queue.run_repeating(
         _reload_index,
@@ -152,7 +100,7 @@ def _add_jobs(job_queue: JobQueue[NewsContext], settings: Settings) -> None:
     job_queue.run_repeating(
         _watch_folder, interval=live.WATCH_INTERVAL_S, first=live.WATCH_INTERVAL_S, name="watch"
     )
-    if settings.feeds:
+    if settings.engine.feeds:
         interval_s = settings.feed_interval_min * 60
         job_queue.run_repeating(
             _check_feeds,
@@ -194,7 +142,7 @@ def _add_handlers(application: NewsApplication) -> None:
         MessageHandler(filters.UpdateType.MESSAGE & private & ~filters.TEXT, handlers.non_text)
     )
     application.add_handler(CallbackQueryHandler(handlers.show_source))
-    application.add_handler(InlineQueryHandler(handlers.inline_answer))
+    application.add_handler(InlineQueryHandler(inline.inline_answer))
     application.add_error_handler(handlers.on_error)
 
 
@@ -222,21 +170,7 @@ async def _post_init(application: NewsApplication) -> None:
 
 
 async def _reload_index(context: NewsContext) -> None:
-    """Hot reload: serve the index `newsbot index` wrote in another process, if it is newer."""
-    engine = context.bot_data.engine
-    if context.bot_data.live.is_updating:
-        # The build in progress swaps in its own snapshot (and any newer one) when it is done;
-        # loading the same 10,000-passage snapshot twice at once would only slow both down.
-        return
-    try:
-        swapped = await asyncio.to_thread(engine.reload_if_changed)
-    except NewsIndexError as exc:
-        logger.warning("Keeping the current index; the new one could not be loaded: %s", exc)
-        return
-    if swapped:
-        info = engine.info()
-        logger.info("Now serving index %s (%d articles)", info.version, info.articles)
-        await context.bot_data.live.send_notices(context.bot)
+    await live.reload_index(context.bot_data.live, context.bot)
 
 
 async def _watch_folder(context: NewsContext) -> None:
@@ -308,7 +242,7 @@ def _drop_final_get_updates_error(record: logging.LogRecord) -> bool:
     return "get_updates` one more time" not in record.getMessage()
 
 
-def run_bot(settings: Settings, engine: NewsEngine | None = None) -> int:
+def run_bot(settings: BotSettings, engine: NewsEngine | None = None) -> int:
     """Run the bot until SIGINT/SIGTERM or a 409 Conflict; returns the exit code.
 
     Args:
@@ -328,7 +262,7 @@ def run_bot(settings: Settings, engine: NewsEngine | None = None) -> int:
     # not print a deprecation warning; nothing in newsbot reads that attribute.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     if engine is None:
-        engine = NewsEngine.open(settings)
+        engine = NewsEngine.open(settings.engine)
     application = build_application(settings, engine)
     return asyncio.run(_serve_until_signal(application, settings.drop_pending_updates))
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 
-from index.build import BuildReport
-from index.models import Answer, ArticleInfo
+from index import Answer, ArticleInfo, BuildReport
 
 WIDTH = 88
 
 
-def format_answer_plain(answer: Answer, articles: list[ArticleInfo] | None = None) -> str:
+def format_answer_plain(answer: Answer, articles: Sequence[ArticleInfo] = ()) -> str:
     """The answer, then its numbered sources; or a "not found" note listing what is known."""
     if not answer.found:
         lines = ["Not found in the articles I know."]

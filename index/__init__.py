@@ -1,21 +1,34 @@
-"""newsbot's engine: articles -> paragraphs -> embeddings -> FAISS -> retrieval -> answers."""
+"""newsbot's engine: articles -> paragraphs -> embeddings -> FAISS -> retrieval -> answers.
+
+This is the engine's public API, what the edges (``bot/``) import; ``index.intake`` has its own.
+``NewsEngine`` is the facade: it loads the models and the index, answers questions, looks up
+paragraphs, and rebuilds and hot-swaps the index.
+"""
 
 from index.articles import ArticleProblem, LoadResult, load_articles, split_paragraphs
-from index.build import BuildReport, build_index
+from index.build import BuildReport, Progress, build_index
 from index.config import Settings
 from index.embedders import Embedder
-from index.embedders.sentence_transformers import SentenceTransformerEmbedder
-from index.engine import NewsEngine, load_embedders
+from index.engine import NewsEngine, Retrieval, load_embedders
 from index.errors import (
     ArticleError,
+    BadStatusError,
     ConfigError,
     EmbedderError,
+    ExtractError,
+    FeedError,
+    FetchError,
+    FetchTimeoutError,
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
     NewsIndexError,
     NoArticlesError,
+    ResponseTooLargeError,
+    TooManyRedirectsError,
+    UnsafeURLError,
 )
+from index.evaluate import EvalQuestion, EvalReport, read_questions, run_evaluation
 from index.models import (
     Answer,
     AnswerSentence,
@@ -24,8 +37,10 @@ from index.models import (
     Citation,
     Hit,
     IndexInfo,
+    Paragraph,
     Passage,
 )
+from index.text import detect_language
 
 __all__ = [
     "Answer",
@@ -34,11 +49,18 @@ __all__ = [
     "ArticleError",
     "ArticleInfo",
     "ArticleProblem",
+    "BadStatusError",
     "BuildReport",
     "Citation",
     "ConfigError",
     "Embedder",
     "EmbedderError",
+    "EvalQuestion",
+    "EvalReport",
+    "ExtractError",
+    "FeedError",
+    "FetchError",
+    "FetchTimeoutError",
     "Hit",
     "IndexCorruptError",
     "IndexInfo",
@@ -48,11 +70,19 @@ __all__ = [
     "NewsEngine",
     "NewsIndexError",
     "NoArticlesError",
+    "Paragraph",
     "Passage",
-    "SentenceTransformerEmbedder",
+    "Progress",
+    "ResponseTooLargeError",
+    "Retrieval",
     "Settings",
+    "TooManyRedirectsError",
+    "UnsafeURLError",
     "build_index",
+    "detect_language",
     "load_articles",
     "load_embedders",
+    "read_questions",
+    "run_evaluation",
     "split_paragraphs",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from index.answer import (
@@ -21,7 +21,7 @@ from index.embedders import Embedder
 from index.embedders.sentence_transformers import SentenceTransformerEmbedder
 from index.errors import IndexNotFoundError
 from index.lexical import TermCache
-from index.models import Answer, ArticleInfo, Hit, IndexInfo
+from index.models import Answer, ArticleInfo, Hit, IndexInfo, Paragraph
 from index.retrieve import Query, Retriever
 from index.store import Snapshot, current_version, load_snapshot
 from index.text import detect_language
@@ -62,9 +62,15 @@ class NewsEngine:
     snapshot atomically, so a question in flight finishes on the snapshot it started with.
     """
 
-    def __init__(self, settings: Settings, embedders: Sequence[Embedder]) -> None:
+    def __init__(self, settings: Settings, embedders: Sequence[Embedder] | None = None) -> None:
+        """An engine with no index loaded yet (``reload``, ``update_index``, or use ``open``).
+
+        Args:
+            settings: folders, models and ranking.
+            embedders: the models to embed with; by default the configured ones are loaded.
+        """
         self.settings = settings
-        self.embedders = list(embedders)
+        self.embedders = list(embedders if embedders is not None else load_embedders(settings))
         self._retriever: Retriever | None = None
         self._reload_lock = threading.Lock()
         # Kept from one build and reload to the next: parses of unchanged files, stemmed words of
@@ -79,15 +85,30 @@ class NewsEngine:
         embedders: Sequence[Embedder] | None = None,
         *,
         build_if_missing: bool = True,
+        progress: Progress | None = None,
+        on_missing_index: Callable[[], None] | None = None,
+        on_build: Callable[[BuildReport], None] | None = None,
     ) -> NewsEngine:
         """Load the models and the index, building the index first if there is none.
+
+        Args:
+            settings: folders, models and ranking.
+            embedders: the models to embed with; by default the configured ones are loaded.
+            build_if_missing: build a missing index (else IndexNotFoundError).
+            progress: called with (texts embedded, texts to embed) while building.
+            on_missing_index: called before a missing index is built (the CLI says so).
+            on_build: called with the report of that build.
 
         Raises:
             NewsIndexError: the index cannot be built or loaded; the message says what to do.
         """
-        engine = cls(settings, embedders if embedders is not None else load_embedders(settings))
+        engine = cls(settings, embedders)
         if build_if_missing and current_version(settings.index_dir) is None:
-            engine.update_index()
+            if on_missing_index is not None:
+                on_missing_index()
+            report = engine.update_index(progress=progress)
+            if on_build is not None:
+                on_build(report)
         else:
             engine.reload()
         return engine
@@ -164,8 +185,14 @@ class NewsEngine:
         """Answer one question with up to ``top_k`` citations (default: the TOP_K setting)."""
         return self.answer(self.retrieve(question, top_k), top_k)
 
-    def articles(self) -> list[ArticleInfo]:
+    def articles(self) -> Sequence[ArticleInfo]:
+        """The articles the index in service knows, in index order (computed once per index)."""
         return self.retriever.snapshot.articles()
+
+    def paragraph(self, article_id: str, number: int) -> Paragraph | None:
+        """A whole paragraph of an article in the index in service (all its pieces), or None if
+        the index has no such paragraph."""
+        return self.retriever.snapshot.paragraph(article_id, number)
 
     def info(self) -> IndexInfo:
         return self.retriever.snapshot.info()

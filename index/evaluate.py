@@ -164,11 +164,12 @@ def _percentile(values: Sequence[float], percent: int) -> float:
 def run_evaluation(
     questions_file: Path,
     settings: Settings,
-    embedders: Sequence[Embedder],
+    embedders: Sequence[Embedder] | None = None,
     *,
     exclude_gold_article: bool = False,
 ) -> EvalReport:
-    """Evaluate a question file against the index in ``settings`` (brought up to date first).
+    """Evaluate a question file against the index in ``settings`` (brought up to date first),
+    with ``embedders`` (by default the configured models are loaded).
 
     With ``exclude_gold_article`` every question becomes unanswerable and is asked of a copy of
     the index rebuilt without its gold article (vectors are reused, nothing is re-embedded).
@@ -182,7 +183,7 @@ def run_evaluation(
     if not exclude_gold_article:
         return evaluate(questions, partial(_retrieve_and_answer, engine))
     with tempfile.TemporaryDirectory(prefix="newsbot-eval-") as tmp:
-        engines = _engines_without(settings, embedders, questions, Path(tmp))
+        engines = _engines_without(settings, engine.embedders, questions, Path(tmp))
         by_question = {q.question: engines[q.article or ""] for q in questions}
         unanswerable = [dataclasses.replace(q, answers=()) for q in questions]
         return evaluate(

@@ -78,6 +78,22 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Paragraph:
+    """A whole paragraph of an indexed article: its passages (pieces) joined, in order."""
+
+    article_id: str
+    title: str
+    paragraph: int
+    url: str | None
+    text: str
+    content_hashes: tuple[str, ...]  # of its passages, in piece order
+
+    def citation(self, n: int) -> Citation:
+        """The paragraph as citation ``n`` (score 0: it was looked up, not ranked)."""
+        return Citation(n, self.article_id, self.title, self.paragraph, self.url, self.text, 0.0)
+
+
+@dataclass(frozen=True)
 class AnswerSentence:
     """One quoted sentence of the extractive answer and the citation it comes from."""
 

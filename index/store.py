@@ -29,7 +29,7 @@ import numpy as np
 
 from index._fs import atomic_write, file_lock, fsync_tree
 from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
-from index.models import ArticleInfo, IndexInfo, Passage
+from index.models import ArticleInfo, IndexInfo, Paragraph, Passage
 
 logger = logging.getLogger(__name__)
 
@@ -117,8 +117,13 @@ class Snapshot:
             embedders=tuple(self.spaces),
         )
 
-    def articles(self) -> list[ArticleInfo]:
-        return [
+    def articles(self) -> tuple[ArticleInfo, ...]:
+        """The articles, in index order (read from the manifest once)."""
+        return self._articles
+
+    @functools.cached_property
+    def _articles(self) -> tuple[ArticleInfo, ...]:
+        return tuple(
             ArticleInfo(
                 article_id=article_id,
                 title=meta["title"],
@@ -127,7 +132,32 @@ class Snapshot:
                 published=meta.get("published"),
             )
             for article_id, meta in self.manifest["articles"].items()
-        ]
+        )
+
+    def paragraph(self, article_id: str, number: int) -> Paragraph | None:
+        """The whole paragraph ``number`` of an article, or None if the index has no such one."""
+        pieces = self._pieces.get((article_id, number))
+        if not pieces:
+            return None
+        first = pieces[0]
+        return Paragraph(
+            article_id=first.article_id,
+            title=first.title,
+            paragraph=first.paragraph,
+            url=first.url,
+            text=" ".join(p.text for p in pieces),
+            content_hashes=tuple(p.content_hash for p in pieces),
+        )
+
+    @functools.cached_property
+    def _pieces(self) -> dict[tuple[str, int], list[Passage]]:
+        # Built at the first lookup, then each one is a dict access (not a scan of every passage).
+        pieces: dict[tuple[str, int], list[Passage]] = {}
+        for passage in self.passages:
+            pieces.setdefault((passage.article_id, passage.paragraph), []).append(passage)
+        for group in pieces.values():
+            group.sort(key=lambda p: p.piece)
+        return pieces
 
     def article_hashes(self) -> dict[str, str]:
         return {article_id: meta["hash"] for article_id, meta in self.manifest["articles"].items()}

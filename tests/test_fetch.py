@@ -11,7 +11,6 @@ import pytest
 from index.config import Settings
 from index.errors import (
     BadStatusError,
-    ConfigError,
     FetchError,
     FetchTimeoutError,
     ResponseTooLargeError,
@@ -164,27 +163,3 @@ def test_fetch_policy_comes_from_the_settings() -> None:
 
     assert (policy.allow_private, policy.read_timeout_s, policy.max_bytes) == (True, 3.0, 2048)
     assert FetchPolicy.from_settings(Settings()).allow_private is False
-
-
-@pytest.mark.parametrize(
-    ("environ", "message"),
-    [
-        pytest.param({"FEEDS": "ftp://x.org/rss"}, "FEEDS must list http", id="feed-scheme"),
-        pytest.param({"FEED_INTERVAL_MIN": "0"}, "FEED_INTERVAL_MIN", id="interval"),
-        pytest.param({"FETCH_TIMEOUT_S": "-1"}, "FETCH_TIMEOUT_S", id="timeout"),
-        pytest.param({"FETCH_MAX_BYTES": "10"}, "FETCH_MAX_BYTES", id="max-bytes"),
-        pytest.param({"ALLOW_PRIVATE_URLS": "maybe"}, "ALLOW_PRIVATE_URLS", id="flag"),
-    ],
-)
-def test_bad_fetch_settings_say_what_to_fix(environ: dict[str, str], message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
-        Settings.from_env(environ)
-
-
-def test_feeds_setting_splits_on_commas_and_spaces() -> None:
-    settings = Settings.from_env(
-        {"FEEDS": "https://a.org/rss, https://b.org/atom\nhttps://a.org/rss"}
-    )
-
-    assert settings.feeds == ("https://a.org/rss", "https://b.org/atom")
-    assert settings.feed_interval_min == 30

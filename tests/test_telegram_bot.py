@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from bot.formatting import format_answer, source_button_data
+from bot.settings import BotSettings
 from bot.telegram_app import NewsApplication, build_application, serve
-from index.config import Settings
 from index.engine import NewsEngine
 from index.models import Answer
 from tests.fake_bot_api import (
@@ -45,13 +45,16 @@ class RunningBot:
     engine: NewsEngine
 
 
-def bot_settings(engine: NewsEngine, api: FakeBotApi, **changes: Any) -> Settings:
-    return dataclasses.replace(
-        engine.settings,
+def bot_settings(engine: NewsEngine, api: FakeBotApi, **changes: Any) -> BotSettings:
+    """The engine's settings and the fake's Telegram ones; ``changes`` may name either."""
+    bot_fields = {f.name for f in dataclasses.fields(BotSettings)}
+    engine_changes = {k: v for k, v in changes.items() if k not in bot_fields}
+    return BotSettings(
+        engine=dataclasses.replace(engine.settings, **engine_changes),
         telegram_token=TOKEN,
         telegram_api_base_url=api.base_url,
         admin_ids=frozenset({ADMIN_ID}),
-        **changes,
+        **{k: v for k, v in changes.items() if k in bot_fields},
     )
 
 

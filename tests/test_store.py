@@ -1,0 +1,64 @@
+"""The index on disk: snapshot files, sentence vectors, and what is refused when they disagree."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from index.config import Settings
+from index.engine import NewsEngine
+from index.errors import IndexCorruptError
+from index.store import SentenceVectors, load_snapshot
+
+
+def test_manifest_and_metadata_are_written_without_pickle(
+    engine: NewsEngine, settings: Settings
+) -> None:
+    snapshot = load_snapshot(settings.index_dir)
+    files = sorted(p.name for p in snapshot.path.iterdir())
+    assert files == [
+        "manifest.json",
+        "passages.jsonl",
+        "sentence-offsets-1.npy",  # the multilingual space (e5) keeps a vector per sentence
+        "sentences-1.npy",
+        "space-0.faiss",
+        "space-1.faiss",
+    ]
+    for name in files:
+        if name.endswith(".npy"):
+            np.load(snapshot.path / name, allow_pickle=False)  # raises if anything is pickled
+    manifest = json.loads((snapshot.path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["format_version"] == 1
+    assert manifest["passage_count"] == 10
+    assert [s["name"] for s in manifest["spaces"]] == [e.name for e in engine.embedders]
+    assert manifest["spaces"][0]["dimension"] == 384
+    assert manifest["spaces"][0]["sentences"] is None  # all-MiniLM-L6-v2: passages only
+    assert manifest["spaces"][1]["sentences"] == "sentences-1.npy"
+    article = manifest["articles"]["000_93de25b234f683de"]
+    assert article["title"] == "Putin Calls for Russia to Lead the World in AI"
+    assert len(article["hash"]) == 40
+    first = json.loads((snapshot.path / "passages.jsonl").read_text("utf-8").splitlines()[0])
+    assert first["paragraph"] == 1
+    assert first["article_id"] == "000_93de25b234f683de"
+    assert len(first["content_hash"]) == 40
+
+
+def test_best_sentence_per_passage() -> None:
+    vectors = np.array([[1, 0], [0, 1], [0.6, 0.8], [0.8, 0.6], [-1, 0]], dtype=np.float32)
+    sentences = SentenceVectors(np.array([0, 2, 3, 5]), vectors)  # passages own 2, 1, 2 rows
+    query = np.array([0.0, 1.0], dtype=np.float32)
+    assert sentences.best(np.array([0, 1, 2]), query).tolist() == pytest.approx([1.0, 0.8, 0.6])
+    assert sentences.best(np.array([2, 0]), query).tolist() == pytest.approx([0.6, 1.0])
+    assert sentences.best(np.array([], dtype=np.int64), query).shape == (0,)
+
+
+def test_sentence_vectors_that_disagree_with_the_passages_are_reported(
+    engine: NewsEngine, settings: Settings
+) -> None:
+    snapshot = load_snapshot(settings.index_dir)
+    offsets = snapshot.path / "sentence-offsets-1.npy"
+    np.save(offsets, np.load(offsets)[:-1], allow_pickle=False)  # one passage short
+    with pytest.raises(IndexCorruptError, match="newsbot index --full"):
+        load_snapshot(settings.index_dir)
