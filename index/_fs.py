@@ -9,6 +9,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from stat import S_ISREG
 from typing import NamedTuple
 
 FILE_MODE = 0o644  # mkstemp makes files 0600; what we write is an ordinary file
@@ -24,10 +25,6 @@ class FileSignature(NamedTuple):
     ctime_ns: int
     inode: int
 
-    @classmethod
-    def of(cls, stat: os.stat_result) -> FileSignature:
-        return cls(stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
-
 
 def scan_folder(folder: Path, suffixes: tuple[str, ...]) -> dict[str, FileSignature]:
     """Each visible file in ``folder`` whose name ends in one of ``suffixes`` (any case), by name
@@ -40,11 +37,17 @@ def scan_folder(folder: Path, suffixes: tuple[str, ...]) -> dict[str, FileSignat
     found: dict[str, FileSignature] = {}
     with contextlib.suppress(FileNotFoundError), os.scandir(folder) as entries:
         for entry in entries:
-            if entry.name.startswith(".") or not entry.name.lower().endswith(suffixes):
+            name = entry.name
+            if name.startswith(".") or not name.lower().endswith(suffixes):
                 continue
-            with contextlib.suppress(OSError):
-                if entry.is_file():
-                    found[entry.name] = FileSignature.of(entry.stat())
+            try:  # try/except, not contextlib.suppress: this loop runs once per file
+                stat = entry.stat()
+            except OSError:
+                continue
+            if S_ISREG(stat.st_mode):
+                found[name] = FileSignature(
+                    stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino
+                )
     return dict(sorted(found.items()))
 
 
