@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,8 @@ from index.config import Settings  # noqa: E402
 from index.embedders import Embedder  # noqa: E402
 from index.engine import NewsEngine, load_embedders  # noqa: E402
 from tests.fake_bot_api import FakeBotApi  # noqa: E402
+from tests.loopback import LoopbackSite  # noqa: E402
+from tests.telegram import RunningBot, running_bot  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -90,3 +92,17 @@ def fake_api() -> Iterator[FakeBotApi]:
     api = FakeBotApi().start()
     yield api
     api.stop()
+
+
+@pytest.fixture
+async def bot(fake_api: FakeBotApi, seed_engine: NewsEngine) -> AsyncIterator[RunningBot]:
+    """The bot polling the fake Bot API over the session's seed engine, stopped after the test."""
+    async with running_bot(seed_engine, fake_api) as running:
+        yield running
+
+
+@pytest.fixture
+def site() -> Iterator[LoopbackSite]:
+    """A small web site on 127.0.0.1 (real HTTP), stopped after the test."""
+    with LoopbackSite() as loopback:
+        yield loopback

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterator
 
 import pytest
 
@@ -21,12 +20,6 @@ from index.intake.fetch import FetchPolicy, fetch, is_public_address
 from tests.loopback import LoopbackSite
 
 LOCAL = FetchPolicy(allow_private=True, read_timeout_s=2.0, max_bytes=50_000, max_redirects=3)
-
-
-@pytest.fixture
-def site() -> Iterator[LoopbackSite]:
-    with LoopbackSite() as loopback:
-        yield loopback
 
 
 def test_fetch_follows_a_redirect_chain_to_the_page(site: LoopbackSite) -> None:

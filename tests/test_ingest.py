@@ -1,51 +1,39 @@
-"""Adding articles: safe names, atomic writes, duplicates, `newsbot add` over real HTTP."""
+"""Adding articles from files, URLs and feeds: duplicates, failures, feed rounds, over real HTTP
+on 127.0.0.1 and with the real engine."""
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import errno
 import json
-import os
-import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-import index.engine
-from bot.cli import cli
-from index.articles import load_articles
 from index.config import Settings
-from index.embedders import Embedder
-from index.errors import ArticleError
-from index.intake.ingest import add_sources
-from index.intake.library import clean_url, file_stem, save_article
+from index.engine import NewsEngine
+from index.intake.feed_state import FeedState
+from index.intake.ingest import MAX_ENTRY_ATTEMPTS, add_sources, check_feeds
 from index.models import Article
-from tests.loopback import LoopbackSite, article_html, rss_feed
+from tests.articles import (
+    BEE_PARAGRAPHS,
+    ERUPTION,
+    ERUPTION_TITLE,
+    ORCHID,
+    ORCHID_TITLE,
+)
+from tests.loopback import ATOM, RSS, LoopbackSite, article_html, atom_feed, rss_feed
 
-VOLCANO_TITLE = "Icelandic volcano Fagradalsfjall erupts for the fifth time"
-VOLCANO = [
-    "The Fagradalsfjall volcano on Iceland's Reykjanes peninsula erupted again on Sunday, "
-    "sending a curtain of lava three hundred metres long across the Geldingadalir valley.",
-    "The Icelandic Met Office said the town of Grindavik was not in danger, but hikers were "
-    "told to keep away from the new fissure while gas levels remain high.",
+BEES_TITLE = "Beekeepers in Ljubljana teach honeybees to sniff out truffles"
+
+BEES = BEE_PARAGRAPHS
+
+BEES_CANONICAL = "https://herald.example/science/bees-truffles"
+
+COMET = [
+    "Amateur astronomers in Patagonia photographed a green comet passing within four million "
+    "kilometres of the Moon, the closest approach recorded by the Southern Sky Society.",
+    "The comet, catalogued as C/2024 Q7, will not return for another eleven thousand years.",
 ]
-ORCHID_TITLE = "Botanists rediscover the ghost orchid of Sumatra"
-ORCHID = [
-    "A team of botanists from Bogor has rediscovered the leafless ghost orchid of Sumatra, "
-    "last seen in 1932, growing on a single fig tree in the Kerinci Seblat national park.",
-    "The orchid blooms for only two nights a year and is pollinated by a moth whose name the "
-    "botanists are keeping secret to protect the plant from collectors.",
-]
-SAFE_STEM = re.compile(r"^\d{4}-\d{2}-\d{2}-[\w-]+$")
-
-
-@pytest.fixture
-def site() -> Iterator[LoopbackSite]:
-    with LoopbackSite() as loopback:
-        yield loopback
 
 
 @pytest.fixture
@@ -54,109 +42,29 @@ def local(settings: Settings) -> Settings:
     return dataclasses.replace(settings, allow_private_urls=True, fetch_timeout_s=1.0)
 
 
+def _feed_settings(settings: Settings, *feeds: str) -> Settings:
+    return dataclasses.replace(settings, feeds=feeds, allow_private_urls=True, fetch_timeout_s=0.5)
+
+
+def _saved(folder: Path) -> dict[str, dict[str, object]]:
+    return {p.name: json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")}
+
+
 def _article(title: str, paragraphs: list[str], url: str | None = None) -> Article:
     return Article(article_id="", title=title, paragraphs=tuple(paragraphs), url=url)
-
-
-def _visible(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir())
-
-
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        pytest.param(
-            "HTTPS://News.Example.ORG/a/b?id=7&utm_source=rss&utm_medium=x#comments",
-            "https://news.example.org/a/b?id=7",
-            id="case-utm-fragment",
-        ),
-        pytest.param("http://example.org:80", "http://example.org/", id="default-port"),
-        pytest.param(
-            "https://example.org:8443/x?fbclid=1&gclid=2", "https://example.org:8443/x", id="ids"
-        ),
-    ],
-)
-def test_clean_url(url: str, expected: str) -> None:
-    assert clean_url(url) == expected
-
-
-@pytest.mark.parametrize(
-    "title",
-    [
-        pytest.param("../../etc/passwd", id="dot-dot"),
-        pytest.param("/etc/cron.d/evil", id="absolute"),
-        pytest.param("..\\..\\windows\\system32", id="backslashes"),
-        pytest.param(".hidden", id="dot-file"),
-        pytest.param("..", id="only-dots"),
-        pytest.param("", id="empty"),
-        pytest.param("a\x00b\nc", id="control-chars"),
-        pytest.param("Word " * 100, id="very-long"),
-        pytest.param("Путин призвал Россию лидировать в ИИ", id="cyrillic"),
-    ],
-)
-def test_titles_give_safe_file_names(title: str, articles_dir: Path) -> None:
-    article = _article(title, ["Some text."])
-
-    stem = file_stem(article, today=dt.date(2024, 5, 1))
-
-    assert SAFE_STEM.match(stem), stem
-    assert len(stem) <= 80
-    if not title.strip(". "):
-        return  # no title to save under, but still a safe stem (from the URL or "article")
-    name = save_article(article, articles_dir).file
-    assert name is not None
-    assert (articles_dir / name).resolve().parent == articles_dir.resolve()
-    assert not name.startswith(".")
-    assert SAFE_STEM.match(Path(name).stem)
-    assert name.endswith(".json")
-
-
-def test_saving_never_overwrites_an_existing_article(articles_dir: Path) -> None:
-    article = dataclasses.replace(_article(VOLCANO_TITLE, VOLCANO), published="2024-05-05")
-    existing = articles_dir / f"{file_stem(article)}.txt"
-    existing.write_text("Old title\n\nOld text.\n", encoding="utf-8")
-
-    first = save_article(article, articles_dir)
-    second = save_article(article, articles_dir)
-
-    assert existing.read_text(encoding="utf-8") == "Old title\n\nOld text.\n"
-    assert first.file == f"{file_stem(article)}-2.json"
-    assert second.file == f"{file_stem(article)}-3.json"
-    loaded = load_articles(articles_dir)
-    assert loaded.problems == ()  # no two files share an article id
-    saved = json.loads((articles_dir / first.file).read_text(encoding="utf-8"))
-    assert saved == {
-        "title": VOLCANO_TITLE,
-        "url": None,
-        "published": "2024-05-05",
-        "source": None,
-        "paragraphs": VOLCANO,
-    }
-
-
-def test_a_failed_save_leaves_no_file_behind(
-    articles_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    before = _visible(articles_dir)
-
-    def disk_full(*_: object) -> None:
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    monkeypatch.setattr(os, "link", disk_full)  # fail after the temporary file is written
-
-    with pytest.raises(ArticleError, match="No space left on device"):
-        save_article(_article(VOLCANO_TITLE, VOLCANO), articles_dir)
-    assert _visible(articles_dir) == before
 
 
 def test_duplicates_by_url_and_by_text_are_skipped(
     site: LoopbackSite, local: Settings, tmp_path: Path
 ) -> None:
     page = site.page(
-        "/volcano", article_html(VOLCANO_TITLE, VOLCANO, "/world/volcano?utm_campaign=x")
+        "/volcano",
+        article_html(ERUPTION_TITLE, ERUPTION, "/world/volcano?utm_campaign=x"),
     )
     copy = tmp_path / "volcano-copy.txt"
-    copy.write_text(VOLCANO_TITLE.upper() + "\n\n" + "\n\n".join(VOLCANO) + "\n", encoding="utf-8")
+    copy.write_text(
+        ERUPTION_TITLE.upper() + "\n\n" + "\n\n".join(ERUPTION) + "\n", encoding="utf-8"
+    )
 
     report = add_sources(
         [page, site.url("/world/volcano?utm_source=tw#top"), page, str(copy)], local
@@ -213,86 +121,120 @@ def test_private_addresses_are_refused_without_the_setting(
     assert not list(settings.articles_dir.glob("*.json"))
 
 
-@pytest.fixture
-def runner_env(monkeypatch: pytest.MonkeyPatch, embedders: list[Embedder]) -> dict[str, str]:
-    """`newsbot` commands reuse the session's models instead of loading their own."""
-    monkeypatch.setattr(index.engine, "load_embedders", lambda settings: embedders)
-    return {"ALLOW_PRIVATE_URLS": "1", "FETCH_TIMEOUT_S": "2"}
-
-
-def test_newsbot_add_url_and_html_file_then_index(
-    site: LoopbackSite, settings: Settings, tmp_path: Path, runner_env: dict[str, str]
+def test_a_new_feed_item_is_saved_indexed_and_answered_with_its_url(
+    site: LoopbackSite, settings: Settings, engine: NewsEngine
 ) -> None:
-    page = site.page("/orchid", article_html(ORCHID_TITLE, ORCHID, published="2024-04-30"))
-    html_file = tmp_path / "saved page.html"
-    html_file.write_text(
-        article_html(VOLCANO_TITLE, VOLCANO, "https://herald.example/world/volcano"),
-        encoding="utf-8",
+    page = site.page(
+        "/science/bees-truffles",
+        article_html(BEES_TITLE, BEES, BEES_CANONICAL + "?utm_source=rss", "2024-05-07"),
     )
-    folders = ["--articles", str(settings.articles_dir), "--index", str(settings.index_dir)]
-
-    result = CliRunner().invoke(cli, ["add", page, str(html_file), *folders], env=runner_env)
-
-    assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
-    assert lines[0].startswith(f"Added      {page}: saved as 2024-04-30-botanists-rediscover")
-    assert lines[1].startswith(f"Added      {html_file}: saved as ")
-    assert "3 added, 0 changed, 0 removed" in result.output  # with the seed article: new index
-    loaded = {a.title: a for a in load_articles(settings.articles_dir).articles}
-    assert loaded[ORCHID_TITLE].url == page
-    assert loaded[VOLCANO_TITLE].url == "https://herald.example/world/volcano"
-
-    again = CliRunner().invoke(cli, ["add", page, *folders], env=runner_env)
-
-    assert again.exit_code == 0, again.output
-    assert again.output.startswith(f"Duplicate  {page}: already saved as 2024-04-30-")
-    assert "Index" not in again.output  # nothing new: the index is left alone
-
-
-def test_newsbot_add_exits_1_when_a_source_fails(
-    settings: Settings, runner_env: dict[str, str]
-) -> None:
-    folders = ["--articles", str(settings.articles_dir), "--index", str(settings.index_dir)]
-
-    result = CliRunner().invoke(cli, ["add", "nowhere.txt", *folders], env=runner_env)
-
-    assert result.exit_code == 1
-    assert "Failed     nowhere.txt: nowhere.txt is neither" in result.output
-    assert "Error: 1 of 1 failed" in result.output
-
-
-def test_newsbot_add_without_sources_is_a_usage_error() -> None:
-    result = CliRunner().invoke(cli, ["add"])
-
-    assert result.exit_code == 2
-
-
-def test_newsbot_feeds_needs_feeds(settings: Settings, runner_env: dict[str, str]) -> None:
-    folders = ["--articles", str(settings.articles_dir), "--index", str(settings.index_dir)]
-
-    result = CliRunner().invoke(cli, ["feeds", *folders], env=runner_env)
-
-    assert result.exit_code == 1
-    assert "FEEDS is not set" in result.output
-
-
-def test_newsbot_feeds_saves_and_indexes(
-    site: LoopbackSite, settings: Settings, runner_env: dict[str, str]
-) -> None:
-    orchid = site.page("/orchid", article_html(ORCHID_TITLE, ORCHID))
-    feed = site.page(
+    feed_url = site.page(
         "/rss.xml",
-        rss_feed([{"title": ORCHID_TITLE, "link": orchid, "guid": "orchid"}]),
-        content_type="application/rss+xml",
+        rss_feed([{"title": BEES_TITLE, "link": page, "guid": "bees-1"}]),
+        content_type=RSS,
     )
-    broken = site.page("/broken.xml", "oops", status=503)
-    folders = ["--articles", str(settings.articles_dir), "--index", str(settings.index_dir)]
-    env = {**runner_env, "FEEDS": f"{feed} {broken}"}
+    feed_settings = _feed_settings(settings, feed_url)
 
-    result = CliRunner().invoke(cli, ["feeds", *folders], env=env)
+    report = check_feeds(feed_settings)
 
-    assert result.exit_code == 1  # one feed failed; the other was still saved and indexed
-    assert f"Feed Loopback Herald <{feed}>: 1 new entries" in result.output
-    assert f"Feed {broken}: failed, will retry next run: " in result.output
-    assert "2 added, 0 changed" in result.output
-    assert "1 of 2 feeds failed" in result.output
+    [added] = report.added
+    assert (added.title, added.url, added.published) == (BEES_TITLE, BEES_CANONICAL, "2024-05-07")
+    assert added.source == "Loopback Herald"
+    assert (settings.articles_dir / f"{added.article_id}.json").is_file()
+    build = engine.update_index()
+    assert build.added == (added.article_id,)
+
+    answer = engine.ask("How accurately did the trained honeybees find buried truffles?")
+
+    assert answer.found
+    assert answer.citations[0].url == BEES_CANONICAL
+    assert any(c.url == BEES_CANONICAL and "92 percent" in c.text for c in answer.citations)
+
+    again = check_feeds(feed_settings)  # the next round fetches nothing it has seen
+    assert again.added == ()
+    assert again.feeds[0].entries == ()
+    assert site.hits["/science/bees-truffles"] == 1
+
+
+def test_feed_errors_are_reported_and_the_other_feeds_carry_on(
+    site: LoopbackSite, settings: Settings
+) -> None:
+    broken = site.page("/feeds/broken.xml", "oops", status=500)
+    slow = site.page("/feeds/slow.xml", rss_feed([]), content_type=RSS, delay_s=1.5)
+    malformed = site.page("/feeds/malformed.xml", "<rss><channel><item>", content_type=RSS)
+    comet = site.page("/comet", article_html("Green comet grazes the Moon", COMET))
+    good = site.page(
+        "/feeds/atom.xml",
+        atom_feed(
+            [{"id": "urn:comet", "title": "Comet", "link": comet, "updated": "2024-05-02T10:00Z"}]
+        ),
+        content_type=ATOM,
+    )
+    feed_settings = _feed_settings(settings, broken, slow, malformed, good)
+
+    report = check_feeds(feed_settings)
+
+    errors = {feed.url: feed.error for feed in report.feeds}
+    assert "HTTP 500" in (errors[broken] or "")
+    assert "timed out" in (errors[slow] or "")
+    assert "malformed" in (errors[malformed] or "")
+    assert errors[good] is None
+    assert [a.title for a in report.added] == ["Green comet grazes the Moon"]
+    assert FeedState.load(feed_settings.feed_state_path).last_error(broken)
+
+    site.page(  # the feed is repaired: the next round reads it
+        "/feeds/malformed.xml",
+        rss_feed([{"title": "Comet again", "link": comet, "guid": "c2"}]),
+        content_type=RSS,
+    )
+    retry = check_feeds(feed_settings)
+    [result] = next(f for f in retry.feeds if f.url == malformed).entries
+    assert result.status == "duplicate"  # same URL as the Atom entry saved last round
+    assert len(_saved(settings.articles_dir)) == 1
+
+
+def test_an_entry_whose_page_fails_is_saved_from_its_summary(
+    site: LoopbackSite, settings: Settings
+) -> None:
+    missing = site.url("/gone")  # 404
+    feed_url = site.page(
+        "/rss.xml",
+        rss_feed(
+            [
+                {
+                    "title": "Comet over Patagonia",
+                    "link": missing,
+                    "guid": "comet",
+                    "pubDate": "Thu, 02 May 2024 10:00:00 GMT",
+                    "description": "".join(f"<p>{p}</p>" for p in COMET),
+                }
+            ]
+        ),
+        content_type=RSS,
+    )
+
+    report = check_feeds(_feed_settings(settings, feed_url))
+
+    [result] = report.feeds[0].entries
+    assert result.status == "added"
+    assert "from the feed summary" in result.message
+    [saved] = _saved(settings.articles_dir).values()
+    assert saved["paragraphs"] == COMET
+    assert (saved["url"], saved["published"]) == (missing, "2024-05-02T10:00:00Z")
+
+
+def test_an_entry_that_cannot_be_read_is_retried_then_given_up(
+    site: LoopbackSite, settings: Settings
+) -> None:
+    feed_url = site.page(
+        "/rss.xml",
+        rss_feed([{"title": "No page yet", "link": site.url("/later"), "guid": "later"}]),
+        content_type=RSS,
+    )
+    feed_settings = _feed_settings(settings, feed_url)
+
+    rounds = [check_feeds(feed_settings) for _ in range(MAX_ENTRY_ATTEMPTS + 1)]
+
+    statuses = [[r.status for r in report.feeds[0].entries] for report in rounds]
+    assert statuses == [["failed"]] * MAX_ENTRY_ATTEMPTS + [[]]
+    assert site.hits["/later"] == MAX_ENTRY_ATTEMPTS

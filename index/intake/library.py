@@ -34,6 +34,10 @@ _WORDS = re.compile(r"\w+")
 def clean_url(url: str) -> str:
     """``url`` with scheme and host lower-cased, default port, fragment and tracking parameters
     (``utm_*``, ``fbclid``, ...) dropped; the form saved and compared.
+
+    Not ``courlan.normalize_url``: it keeps the fragment, and its tracker list also drops
+    parameters such as ``cid``, ``ref`` and ``source``, which some sites use as the article id,
+    so different articles would compare equal and all but the first be skipped as duplicates.
     """
     try:
         parts = urlsplit(url.strip())

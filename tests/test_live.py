@@ -1,4 +1,5 @@
-"""New articles reach the running bot: dropped into the folder, or published in a feed; notices."""
+"""Keeping the running bot current: hot reload, new articles dropped into the folder or published
+in a feed, and the notices to subscribers."""
 
 from __future__ import annotations
 
@@ -6,19 +7,20 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.formatting import format_answer
+from index.build import build_index
 from index.config import Settings
+from index.embedders import Embedder
 from index.engine import NewsEngine
 from tests.articles import BEE_PARAGRAPHS, VOLCANO, VOLCANO_QUESTION, VOLCANO_TITLE
 from tests.fake_bot_api import FakeBotApi, user_object
 from tests.loopback import RSS, LoopbackSite, article_html, rss_feed
-from tests.test_telegram_bot import GIGACHAT, QUESTION, running_bot
+from tests.telegram import GIGACHAT, QUESTION, running_bot
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -30,12 +32,6 @@ BEES_TITLE = "Bees & truffles: Ljubljana beekeepers teach honeybees to sniff out
 BEES = BEE_PARAGRAPHS[:2]
 BEES_QUESTION = "How accurately did the trained honeybees find buried truffles?"
 UPDATE_TIMEOUT_S = 60.0  # a build embeds with two real models; the machine may be busy
-
-
-@pytest.fixture
-def site() -> Iterator[LoopbackSite]:
-    with LoopbackSite() as loopback:
-        yield loopback
 
 
 NOTICE = "<b>New articles</b> you can ask me about:\n"
@@ -237,3 +233,48 @@ async def test_a_failed_notice_is_sent_after_the_next_update_and_a_blocked_chat_
         [notice] = await _notices(fake_api, reader, 1)
     assert notice == f"{NOTICE}• {VOLCANO_TITLE}\n• Storm Closes Ports in Brittany"
     assert [t for t in _texts(fake_api, blocker) if _is_notice(t)] == []
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_hot_reload_while_questions_are_answered(
+    fake_api: FakeBotApi, engine: NewsEngine, settings: Settings, embedders: list[Embedder]
+) -> None:
+    """A new index built by another writer is served within 10 s; no question fails meanwhile."""
+    askers = [user_object() for _ in range(3)]
+    stop_asking = asyncio.Event()
+
+    async def keep_asking(user: dict[str, object]) -> int:
+        asked = 0
+        while not stop_asking.is_set():
+            fake_api.send_text(user, QUESTION)
+            asked += 1
+            await fake_api.wait_for_replies(int(str(user["id"])), asked)
+        return asked
+
+    async with running_bot(engine, fake_api, reload_interval_s=0.5):
+        tasks = [asyncio.create_task(keep_asking(user)) for user in askers]
+        (settings.articles_dir / "volcano.txt").write_text(VOLCANO, encoding="utf-8")
+        report = await asyncio.to_thread(
+            build_index, settings.articles_dir, settings.index_dir, embedders
+        )
+        built = time.monotonic()
+        assert report.added == ("volcano",)
+        reader = user_object()
+        for attempt in range(1, 100):
+            fake_api.send_text(reader, VOLCANO_QUESTION)
+            [*_, reply] = await fake_api.wait_for_replies(reader["id"], attempt)
+            # The new article shows up cited, or listed among the known ones: either way the
+            # reply came from the new index.
+            if "Volcano Erupts Near Reykjavik" in reply.params["text"]:
+                break
+            assert time.monotonic() - built < 10, "the new index was not served within 10 s"
+            await asyncio.sleep(0.2)
+        assert time.monotonic() - built < 10
+        expected = format_answer(engine.ask(VOLCANO_QUESTION), engine.articles(), "en")
+        assert [reply.params["text"]] == expected
+        stop_asking.set()
+        asked = await asyncio.gather(*tasks)
+    assert sum(asked) >= 3
+    for user in askers:
+        texts = [call.params["text"] for call in fake_api.sent(user["id"])]
+        assert all(text.startswith(GIGACHAT) for text in texts), texts

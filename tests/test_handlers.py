@@ -1,98 +1,33 @@
-"""The Telegram bot end to end: real PTB, real HTTP to the fake Bot API, the real engine."""
+"""The Telegram handlers end to end: real PTB, real HTTP to the fake Bot API, the real engine."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import dataclasses
 import json
-import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
 from bot.formatting import format_answer, source_button_data
-from bot.settings import BotSettings
-from bot.telegram_app import NewsApplication, build_application, serve
+from index.config import Settings
 from index.engine import NewsEngine
 from index.models import Answer
-from tests.fake_bot_api import (
-    BOT_USERNAME,
-    TOKEN,
-    ApiCall,
-    FakeBotApi,
-    group_chat,
-    user_object,
+from tests.fake_bot_api import BOT_USERNAME, ApiCall, FakeBotApi, group_chat, user_object
+from tests.telegram import (
+    ADMIN_ID,
+    GIGACHAT,
+    QUESTION,
+    TITLE,
+    RunningBot,
+    expected_answer,
+    running_bot,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-ADMIN_ID = 4242
-QUESTION = "Who developed GigaChat?"
-GIGACHAT = (
-    "Last week, the Kremlin announced its intention to utilize GigaChat, a tool developed by "
-    "Sberbank, to manage questions submitted by the public."
-)
-TITLE = "Putin Calls for Russia to Lead the World in AI"
-
-
-@dataclass
-class RunningBot:
-    api: FakeBotApi
-    application: NewsApplication
-    engine: NewsEngine
-
-
-def bot_settings(engine: NewsEngine, api: FakeBotApi, **changes: Any) -> BotSettings:
-    """The engine's settings and the fake's Telegram ones; ``changes`` may name either."""
-    bot_fields = {f.name for f in dataclasses.fields(BotSettings)}
-    engine_changes = {k: v for k, v in changes.items() if k not in bot_fields}
-    return BotSettings(
-        engine=dataclasses.replace(engine.settings, **engine_changes),
-        telegram_token=TOKEN,
-        telegram_api_base_url=api.base_url,
-        admin_ids=frozenset({ADMIN_ID}),
-        **{k: v for k, v in changes.items() if k in bot_fields},
-    )
-
-
-@contextlib.asynccontextmanager
-async def running_bot(
-    engine: NewsEngine, api: FakeBotApi, **changes: Any
-) -> AsyncIterator[RunningBot]:
-    """The bot polling the fake; on exit it must stop cleanly and have sent nothing invalid."""
-    settings = bot_settings(engine, api, **changes)
-    application = build_application(settings, engine)
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(application, stop, drop_pending=True))
-    await api.wait_until_polling()
-    try:
-        yield RunningBot(api, application, engine)
-    finally:
-        stop.set()
-        assert await asyncio.wait_for(task, 10) == 0
-    assert [(c.method, c.error) for c in api.rejected()] == []
-
-
-@pytest.fixture
-async def bot(fake_api: FakeBotApi, seed_engine: NewsEngine) -> AsyncIterator[RunningBot]:
-    async with running_bot(seed_engine, fake_api) as running:
-        yield running
-
-
-def _expected_answer(engine: NewsEngine, question: str, language: str = "en") -> list[str]:
-    answer = engine.ask(question)
-    return format_answer(answer, engine.articles(), language)
 
 
 def _buttons(call: ApiCall) -> list[tuple[str, str]]:
     markup = call.params.get("reply_markup") or {"inline_keyboard": []}
     return [(b["text"], b["callback_data"]) for row in markup["inline_keyboard"] for b in row]
-
-
-# --- commands and questions ---------------------------------------------------------------------
 
 
 async def test_start_lists_articles_and_three_examples(bot: RunningBot) -> None:
@@ -125,7 +60,7 @@ async def test_private_text_gets_cited_answer_with_buttons(bot: RunningBot) -> N
     user = user_object()
     bot.api.send_text(user, QUESTION)
     [reply] = await bot.api.wait_for_replies(user["id"])
-    assert [reply.params["text"]] == _expected_answer(bot.engine, QUESTION)
+    assert [reply.params["text"]] == expected_answer(bot.engine, QUESTION)
     assert reply.params["text"].startswith(f"{GIGACHAT} [1]\n\n<b>Sources:</b>\n[1] {TITLE}")
     citations = bot.engine.ask(QUESTION).citations
     assert [label for label, _ in _buttons(reply)] == [f"[{c.n}]" for c in citations]
@@ -140,7 +75,7 @@ async def test_ask_command_with_question(bot: RunningBot) -> None:
     user = user_object()
     bot.api.send_text(user, f"/ask {QUESTION}")
     [reply] = await bot.api.wait_for_replies(user["id"])
-    assert [reply.params["text"]] == _expected_answer(bot.engine, QUESTION)
+    assert [reply.params["text"]] == expected_answer(bot.engine, QUESTION)
 
 
 async def test_bare_ask_explains_usage(bot: RunningBot) -> None:
@@ -208,34 +143,6 @@ async def test_stale_button_gets_a_short_notice(bot: RunningBot, data: str) -> N
     assert len(bot.api.sent(user["id"])) == 1
 
 
-async def test_inline_query_returns_answer_cards(bot: RunningBot) -> None:
-    user = user_object()
-    query_id = bot.api.inline_query(user, QUESTION)
-    [call] = await bot.api.wait_for(lambda: bot.api.calls_of("answerInlineQuery"))
-    assert call.params["inline_query_id"] == query_id
-    results = call.params["results"]
-    citations = bot.engine.ask(QUESTION).citations
-    assert [r["title"] for r in results] == [
-        "Answer",
-        *(f"[{c.n}] {TITLE}, paragraph {c.paragraph}" for c in citations),
-    ]
-    assert results[1]["title"] == f"[1] {TITLE}, paragraph 9"
-    assert results[0]["description"].startswith("Last week, the Kremlin announced")
-    message = results[0]["input_message_content"]["message_text"]
-    assert message.startswith(f"<b>{QUESTION}</b>\n\n{GIGACHAT} [1]")
-    assert "<b>Sources:</b>" in message
-
-
-async def test_inline_card_of_a_very_long_question_says_it_was_cut(bot: RunningBot) -> None:
-    user = user_object()
-    bot.api.inline_query(user, QUESTION + " " + "and also tell me more " * 60)
-    [call] = await bot.api.wait_for(lambda: bot.api.calls_of("answerInlineQuery"))
-    message = call.params["results"][0]["input_message_content"]["message_text"]
-    assert "\n\n<i>Your message was long, so I used only its first 1000 characters.</i>\n\n" in (
-        message
-    )
-
-
 async def test_sticker_gets_a_hint(bot: RunningBot) -> None:
     user = user_object()
     bot.api.send_sticker(user)
@@ -249,7 +156,7 @@ async def test_edited_question_is_answered_again(bot: RunningBot) -> None:
     await bot.api.wait_for_replies(user["id"])
     bot.api.send_text(user, QUESTION, edit_of=original)
     replies = await bot.api.wait_for_replies(user["id"], 2)
-    assert [replies[1].params["text"]] == _expected_answer(bot.engine, QUESTION)
+    assert [replies[1].params["text"]] == expected_answer(bot.engine, QUESTION)
 
 
 async def test_very_long_question_is_cut_with_a_note(bot: RunningBot) -> None:
@@ -281,29 +188,6 @@ async def test_unknown_private_command_shows_help(bot: RunningBot) -> None:
     assert reply.params["text"].startswith("<b>How to ask</b>")
 
 
-# --- reliability --------------------------------------------------------------------------------
-
-
-async def test_429_with_retry_after_then_the_reply_arrives(bot: RunningBot) -> None:
-    user = user_object()
-    bot.api.fail_next("sendMessage", status=429, retry_after=1)
-    bot.api.send_text(user, QUESTION)
-    [reply] = await bot.api.wait_for_replies(user["id"], timeout_s=10)
-    [refused] = bot.api.calls_of("sendMessage", ok=False)
-    assert refused.status == 429
-    assert reply.at - refused.at >= 1.0  # it waited retry_after before trying again
-    assert [reply.params["text"]] == _expected_answer(bot.engine, QUESTION)
-
-
-async def test_500_then_the_reply_arrives(bot: RunningBot) -> None:
-    user = user_object()
-    bot.api.fail_next("sendMessage", times=2, status=500)
-    bot.api.send_text(user, QUESTION)
-    [reply] = await bot.api.wait_for_replies(user["id"], timeout_s=10)
-    assert [c.status for c in bot.api.calls_of("sendMessage", ok=None)] == [500, 500, 200]
-    assert [reply.params["text"]] == _expected_answer(bot.engine, QUESTION)
-
-
 async def test_several_users_at_once_each_get_their_answer(bot: RunningBot) -> None:
     questions = [
         QUESTION,
@@ -316,7 +200,7 @@ async def test_several_users_at_once_each_get_their_answer(bot: RunningBot) -> N
         bot.api.send_text(user, question)
     for user, question in zip(users, questions, strict=True):
         [reply] = await bot.api.wait_for_replies(user["id"], timeout_s=20)
-        assert [reply.params["text"]] == _expected_answer(bot.engine, question)
+        assert [reply.params["text"]] == expected_answer(bot.engine, question)
 
 
 async def test_a_failing_handler_is_logged_and_the_user_told(
@@ -342,9 +226,6 @@ class _BrokenEngine(NewsEngine):
 
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         raise OSError("the disk is on fire")
-
-
-# --- access control and languages ---------------------------------------------------------------
 
 
 async def test_allow_list_refuses_other_chats_politely(
@@ -411,39 +292,6 @@ async def test_russian_interface(bot: RunningBot) -> None:
     assert "абзац 9" in answer.params["text"]
 
 
-async def test_command_menu_and_start_up_line(
-    fake_api: FakeBotApi, seed_engine: NewsEngine, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.INFO, logger="bot.telegram_app")
-    async with running_bot(seed_engine, fake_api):
-        pass
-    assert [c["command"] for c in fake_api.commands[""]] == [
-        "start",
-        "help",
-        "ask",
-        "sources",
-        "subscribe",
-        "unsubscribe",
-    ]
-    assert fake_api.commands["ru"][2] == {
-        "command": "ask",
-        "description": "Задать вопрос по статьям",
-    }
-    lines = [r.getMessage() for r in caplog.records if r.name == "bot.telegram_app"]
-    assert f"Bot @{BOT_USERNAME} is up: 1 articles, 10 passages (index " in lines[0]
-
-
-async def test_drops_pending_updates_on_start(
-    fake_api: FakeBotApi, seed_engine: NewsEngine
-) -> None:
-    old, new = user_object(), user_object()
-    fake_api.send_text(old, QUESTION)
-    async with running_bot(seed_engine, fake_api):
-        fake_api.send_text(new, QUESTION)
-        await fake_api.wait_for_replies(new["id"])
-    assert fake_api.sent(old["id"]) == []
-
-
 async def test_update_log_is_json() -> None:
     from telegram import Update
 
@@ -452,3 +300,42 @@ async def test_update_log_is_json() -> None:
     update = Update.de_json({"update_id": 5, "message": None}, None)
     assert json.loads(describe_update(update).removeprefix("update ")) == {"update_id": 5}
     assert describe_update(None) == "no update (NoneType)"
+
+
+MARKUP_ARTICLE = {
+    "title": "AT&T <b>agrees</b> to buy Time Warner",
+    "url": "https://example.com/deals?id=1&src=<feed>",
+    "published": "2024-12-01",
+    "paragraphs": [
+        "AT&T agreed to buy Time Warner for <$85 billion> in cash & stock, the companies said.",
+        "Regulators at the Justice Department will review the deal before it closes next year.",
+    ],
+}
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_article_links_dates_and_markup_are_escaped(
+    fake_api: FakeBotApi, engine: NewsEngine, settings: Settings
+) -> None:
+    (settings.articles_dir / "att.json").write_text(json.dumps(MARKUP_ARTICLE), encoding="utf-8")
+    engine.update_index()
+    user = user_object()
+    link = '<a href="https://example.com/deals?id=1&amp;src=&lt;feed&gt;">'
+    title = "AT&amp;T &lt;b&gt;agrees&lt;/b&gt; to buy Time Warner"
+    async with running_bot(engine, fake_api) as bot:
+        bot.api.send_text(user, "/sources")
+        [sources] = await bot.api.wait_for_replies(user["id"])
+        bot.api.send_text(user, "How much did AT&T pay for Time Warner?")
+        [_, answer] = await bot.api.wait_for_replies(user["id"], 2)
+        button = answer.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        bot.api.press_button(user, bot.api.sent_message(answer), button)
+        [*_, paragraph] = await bot.api.wait_for_replies(user["id"], 3)
+    assert f"{link}{title}</a> — 2024-12-01" in sources.params["text"]
+    assert answer.params["text"].startswith(
+        "AT&amp;T agreed to buy Time Warner for &lt;$85 billion&gt; in cash &amp; stock"
+    )
+    assert f"[1] {link}{title}</a>, paragraph 1" in answer.params["text"]
+    assert paragraph.params["text"] == (
+        f"<b>[1]</b> {link}{title}</a>, paragraph 1\n\n<blockquote>AT&amp;T agreed to buy Time "
+        "Warner for &lt;$85 billion&gt; in cash &amp; stock, the companies said.</blockquote>"
+    )
