@@ -19,6 +19,7 @@ Checks:
   continuation word, no pronoun pointing back);
 - the first turn of every conversation stands alone (no leading continuation word).
 """
+
 import hashlib
 import json
 import re
@@ -39,18 +40,82 @@ WORD = re.compile(r"[\w'-]+")
 
 # Words that point back to an earlier turn.
 ANAPHORA = {
-    "it", "its", "he", "him", "his", "she", "her", "they", "them", "their", "that", "this",
-    "those", "these", "there", "then", "one",
-    "он", "она", "оно", "они", "его", "её", "ее", "их", "ему", "ей", "им", "нему", "ней", "ним",
-    "это", "этот", "эта", "эти", "этого", "этом", "этим", "там", "тут", "оттуда", "туда",
-    "тогда", "сам", "сама", "сами", "самим", "самим-то",
+    "it",
+    "its",
+    "he",
+    "him",
+    "his",
+    "she",
+    "her",
+    "they",
+    "them",
+    "their",
+    "that",
+    "this",
+    "those",
+    "these",
+    "there",
+    "then",
+    "one",
+    "он",
+    "она",
+    "оно",
+    "они",
+    "его",
+    "её",
+    "ее",
+    "их",
+    "ему",
+    "ей",
+    "им",
+    "нему",
+    "ней",
+    "ним",
+    "это",
+    "этот",
+    "эта",
+    "эти",
+    "этого",
+    "этом",
+    "этим",
+    "там",
+    "тут",
+    "оттуда",
+    "туда",
+    "тогда",
+    "сам",
+    "сама",
+    "сами",
+    "самим",
+    "самим-то",
 }
 # Words that, in a stand-alone switch, would point back (not "it": "will it rain"; not
 # possessives or "this", which a stand-alone question uses too: "his speech", "this year").
 BACK_POINTERS = {
-    "he", "him", "she", "they", "them", "those", "these", "there",
-    "он", "она", "оно", "они", "ему", "ей", "им", "нему", "ней", "ним", "это", "там", "тут",
-    "оттуда", "туда", "тогда",
+    "he",
+    "him",
+    "she",
+    "they",
+    "them",
+    "those",
+    "these",
+    "there",
+    "он",
+    "она",
+    "оно",
+    "они",
+    "ему",
+    "ей",
+    "им",
+    "нему",
+    "ней",
+    "ним",
+    "это",
+    "там",
+    "тут",
+    "оттуда",
+    "туда",
+    "тогда",
 }
 LEADING_CONTINUATION = ("and ", "so ", "what about", "how about", "а ", "и ", "ну ", "так ")
 
@@ -96,11 +161,13 @@ def main(argv):
     groups = {}
     turn_stats = Counter()
     xquad_followup_articles = set()
-    switch_groups = {(lang, corpus): Counter() for lang in ("en", "ru") for corpus in ("seed", "xquad")}
+    switch_groups = {
+        (lang, corpus): Counter() for lang in ("en", "ru") for corpus in ("seed", "xquad")
+    }
     for lineno, c in convs:
         where = f"line {lineno} ({c.get('id')})"
 
-        def err(msg):
+        def err(msg, where=where):
             errors.append(f"{where}: {msg}")
 
         if set(c) != KEYS:
@@ -129,7 +196,11 @@ def main(argv):
         golds = []
         for k, t in enumerate(turns):
             tw = f"turn {k + 1}"
-            if not isinstance(t, dict) or not TURN_KEYS <= set(t) or set(t) - TURN_KEYS - {"context_sha1"}:
+            if (
+                not isinstance(t, dict)
+                or not set(t) >= TURN_KEYS
+                or set(t) - TURN_KEYS - {"context_sha1"}
+            ):
                 err(f"{tw}: keys {sorted(t) if isinstance(t, dict) else t}")
                 golds.append(None)
                 continue
@@ -140,13 +211,18 @@ def main(argv):
                 err(f"{tw}: Russian conversation, question has no Cyrillic")
             elif c["lang"] == "en" and CYRILLIC.search(q):
                 err(f"{tw}: English conversation, question has Cyrillic")
-            if not isinstance(t["answers"], list) or not all(isinstance(a, str) and a for a in t["answers"]):
+            if not isinstance(t["answers"], list) or not all(
+                isinstance(a, str) and a for a in t["answers"]
+            ):
                 err(f"{tw}: answers must be a list of non-empty strings")
                 golds.append(None)
                 continue
             if t["article"] is None:
                 if t["answers"] or t["paragraph"] is not None or "context_sha1" in t:
-                    err(f"{tw}: out-of-scope turn must have answers [], paragraph null, no context_sha1")
+                    err(
+                        f"{tw}: out-of-scope turn must have answers [], paragraph null, "
+                        "no context_sha1"
+                    )
                 golds.append(None)
                 continue
             art, n = t["article"], t["paragraph"]
@@ -158,7 +234,10 @@ def main(argv):
                 golds.append(None)
                 continue
             if not isinstance(n, int) or isinstance(n, bool) or not base <= n < base + len(paras):
-                err(f"{tw}: paragraph {n!r} out of range for {art} ({base}..{base + len(paras) - 1})")
+                err(
+                    f"{tw}: paragraph {n!r} out of range for {art} "
+                    f"({base}..{base + len(paras) - 1})"
+                )
                 golds.append(None)
                 continue
             text = paras[n - base]
@@ -187,14 +266,17 @@ def main(argv):
 
         later = turns[1:] if c["kind"] == "followup" else turns[1:-1]
         later_golds = golds[1:] if c["kind"] == "followup" else golds[1:-1]
-        for k, (t, g) in enumerate(zip(later, later_golds), 2):
+        for k, (t, g) in enumerate(zip(later, later_golds, strict=True), 2):
             if g is None:
                 err(f"turn {k}: follow-up turn needs gold")
                 continue
             if g[0] != first_art:
                 err(f"turn {k}: follow-up turn leaves the conversation's article")
             if not has_cue(t["question"]):
-                err(f"turn {k}: follow-up has no context cue (pronoun, ellipsis, 'and'/'а' ...): {t['question']!r}")
+                err(
+                    f"turn {k}: follow-up has no context cue (pronoun, ellipsis, 'and'/'а' ...): "
+                    f"{t['question']!r}"
+                )
             if c["kind"] == "followup":
                 turn_stats["same paragraph" if golds[k - 2] == g else "other paragraph"] += 1
 
@@ -214,8 +296,11 @@ def main(argv):
             elif g in golds[:-1]:
                 err("topic switch: last turn has the same gold paragraph as an earlier turn")
             else:
-                turn_stats["switch: other article" if g[0] not in {x[0] for x in golds[:-1] if x}
-                           else "switch: same article, other paragraph"] += 1
+                turn_stats[
+                    "switch: other article"
+                    if g[0] not in {x[0] for x in golds[:-1] if x}
+                    else "switch: same article, other paragraph"
+                ] += 1
                 switch_groups[(c["lang"], c["corpus"])]["other source"] += 1
 
     for i, n in ids.items():
@@ -226,7 +311,9 @@ def main(argv):
             errors.append(f"group {'/'.join(key)} lacks a split: {dict(splits)}")
 
     # Summary
-    by = Counter((c["kind"], c["lang"], c["corpus"], c["split"]) for _, c in convs if set(c) == KEYS)
+    by = Counter(
+        (c["kind"], c["lang"], c["corpus"], c["split"]) for _, c in convs if set(c) == KEYS
+    )
     print(f"{path}: {len(convs)} conversations, {sum(len(c['turns']) for _, c in convs)} turns")
     print(f"{'kind':<13} {'lang':<4} {'corpus':<6} {'tune':>5} {'report':>6} {'total':>5}")
     for kind, lang, corpus in sorted({k[:3] for k in by}):
@@ -237,11 +324,21 @@ def main(argv):
         for k, v in by.items():
             cnt[k[key]] += v
         print(f"by {label}: " + ", ".join(f"{a} {b}" for a, b in sorted(cnt.items())))
-    print("follow-up turns (kind followup), gold vs the previous turn's: " + ", ".join(f"{k} {v}" for k, v in sorted(turn_stats.items()) if not k.startswith("switch")))
-    print("topic switches: " + ", ".join(f"{k[8:]} {v}" for k, v in sorted(turn_stats.items()) if k.startswith("switch")))
-    print("topic switches by lang/corpus: " + ", ".join(
-        f"{lang}/{corpus} {v['out of scope']} out of scope + {v['other source']} other source"
-        for (lang, corpus), v in sorted(switch_groups.items())))
+    print(
+        "follow-up turns (kind followup), gold vs the previous turn's: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(turn_stats.items()) if not k.startswith("switch"))
+    )
+    print(
+        "topic switches: "
+        + ", ".join(f"{k[8:]} {v}" for k, v in sorted(turn_stats.items()) if k.startswith("switch"))
+    )
+    print(
+        "topic switches by lang/corpus: "
+        + ", ".join(
+            f"{lang}/{corpus} {v['out of scope']} out of scope + {v['other source']} other source"
+            for (lang, corpus), v in sorted(switch_groups.items())
+        )
+    )
     print(f"xquad articles opening follow-up conversations: {len(xquad_followup_articles)}")
     if errors:
         print(f"\n{len(errors)} problem(s):")

@@ -20,18 +20,36 @@ ROOT = EVAL.parent
 SEED_ARTICLE = ROOT / "seeds" / "000_93de25b234f683de.txt"
 XQUAD_DIR = EVAL / "xquad-dev" / "articles"
 
-ANSWER_KINDS = {"paraphrase", "pronoun", "indirect_name", "synonym", "spelling", "short",
-                "typo", "casual", "yes_no", "why_how"}
+ANSWER_KINDS = {
+    "paraphrase",
+    "pronoun",
+    "indirect_name",
+    "synonym",
+    "spelling",
+    "short",
+    "typo",
+    "casual",
+    "yes_no",
+    "why_how",
+}
 OOS_KINDS = {"near_miss", "off_topic"}
 LANGS = {"en", "ru"}
 SPLITS = {"tune", "report"}
 
 FIELDS = {
     "seed": ["id", "lang", "question", "answers", "paragraph", "kind", "split"],
-    "xquad": ["id", "lang", "question", "answers", "article", "paragraph", "context_sha1",
-              "kind", "split"],
-    "oos": ["id", "lang", "question", "answers", "paragraph", "article", "corpus", "kind",
-            "split"],
+    "xquad": [
+        "id",
+        "lang",
+        "question",
+        "answers",
+        "article",
+        "paragraph",
+        "context_sha1",
+        "kind",
+        "split",
+    ],
+    "oos": ["id", "lang", "question", "answers", "paragraph", "article", "corpus", "kind", "split"],
 }
 PREFIX = {"seed": "rs-", "xquad": "rx-", "oos": "ro-"}
 MIN_COUNT = {"seed": 70, "xquad": 90, "oos": 50}
@@ -67,7 +85,9 @@ def article_paragraphs(path):
 
 
 def xquad_split(article):
-    return "tune" if int(hashlib.sha1(article.encode("utf-8")).hexdigest(), 16) % 2 == 0 else "report"
+    return (
+        "tune" if int(hashlib.sha1(article.encode("utf-8")).hexdigest(), 16) % 2 == 0 else "report"
+    )
 
 
 def id_split(qid):
@@ -112,7 +132,9 @@ def common_checks(name, rows, kind, kinds):
             err(f"{name}: id {qid} used {n} times")
     for r in rows:
         where = f"{name}:{r['_ln']} {r['id']}"
-        if not isinstance(r["id"], str) or not re.fullmatch(re.escape(PREFIX[kind]) + r"\d{3,}", r["id"]):
+        if not isinstance(r["id"], str) or not re.fullmatch(
+            re.escape(PREFIX[kind]) + r"\d{3,}", r["id"]
+        ):
             err(f"{where}: id must look like {PREFIX[kind]}001")
             continue
         if r["lang"] not in LANGS:
@@ -156,14 +178,16 @@ def answer_checks(where, r, gold, others):
 
 
 # --- overlap with the gold sentence (English questions only) -----------------------------
-STOP = set("""a about above after again against all also am an and any are as at be because been
+STOP = set(
+    """a about above after again against all also am an and any are as at be because been
 before being below between both but by can could did do does doing done down during each few for
 from further get gets got had has have having he her here hers him his how i if in into is it its
 itself just me more most much my no nor not now of off on once only or other our out over own
 really said same say says she should so some such than that the their them then there these they
 this those through to too under until up very was we were what when where which while who whom
 whose why will with would you your yes ok so lol wait like thing things actually going gonna one
-many""".split())
+many""".split()
+)
 
 
 def stem(w):
@@ -178,8 +202,10 @@ def content_words(text):
     return {stem(w) for w in words if w not in STOP and len(w) > 2}
 
 
-GENERIC = set("""first second last early late year years named called used use work usually ever
-make made take took new old people time way part high low long big small number""".split())
+GENERIC = set(
+    """first second last early late year years named called used use work usually ever
+make made take took new old people time way part high low long big small number""".split()
+)
 
 
 def distinctive_words(paragraphs, title=""):
@@ -219,7 +245,10 @@ def check_seed():
             err(f"{where}: answer {a!r} also occurs in paragraph(s) {hits}: not unique")
         if r.get("id", "").startswith("rs-") and r["split"] != id_split(r["id"]):
             err(f"{where}: split must be {id_split(r['id'])} (odd ids tune, even ids report)")
-        if r["lang"] == "en" and max_sentence_overlap(r["question"], paras[p - 1], distinctive) >= 2:
+        if (
+            r["lang"] == "en"
+            and max_sentence_overlap(r["question"], paras[p - 1], distinctive) >= 2
+        ):
             overlapping.append(r["id"])
     return rows, overlapping
 
@@ -230,7 +259,9 @@ def check_xquad():
     common_checks(name, rows, "xquad", ANSWER_KINDS)
     articles = {p.name: article_paragraphs(p) for p in sorted(XQUAD_DIR.glob("*.md"))}
     distinctive = {
-        name: distinctive_words(paras, (XQUAD_DIR / name).read_text(encoding="utf-8").split("\n", 1)[0])
+        name: distinctive_words(
+            paras, (XQUAD_DIR / name).read_text(encoding="utf-8").split("\n", 1)[0]
+        )
         for name, paras in articles.items()
     }
     overlapping = []
@@ -290,17 +321,24 @@ def check_oos(answerable):
 def table(name, rows, kinds, extra=None):
     print(f"\n{name}: {len(rows)} lines")
     c = collections.Counter((r["kind"], r["lang"], r["split"]) for r in rows)
-    cols = [(l, s) for l in ("en", "ru") for s in ("tune", "report")]
-    head = "  {:<14}".format("kind") + "".join(f"{l + '/' + s:>11}" for l, s in cols) + f"{'total':>8}"
+    cols = [(lang, s) for lang in ("en", "ru") for s in ("tune", "report")]
+    head = (
+        "  {:<14}".format("kind")
+        + "".join(f"{lang + '/' + s:>11}" for lang, s in cols)
+        + f"{'total':>8}"
+    )
     print(head)
     for k in sorted(kinds):
-        vals = [c[(k, l, s)] for l, s in cols]
+        vals = [c[(k, lang, s)] for lang, s in cols]
         if sum(vals):
-            print("  {:<14}".format(k) + "".join(f"{v:>11}" for v in vals) + f"{sum(vals):>8}")
-    tot = [sum(c[(k, l, s)] for k in kinds) for l, s in cols]
+            print(f"  {k:<14}" + "".join(f"{v:>11}" for v in vals) + f"{sum(vals):>8}")
+    tot = [sum(c[(k, lang, s)] for k in kinds) for lang, s in cols]
     print("  {:<14}".format("total") + "".join(f"{v:>11}" for v in tot) + f"{sum(tot):>8}")
     # balance of tune/report within each language and kind
-    worst = max((abs(c[(k, l, "tune")] - c[(k, l, "report")]) for k in kinds for l in LANGS), default=0)
+    worst = max(
+        (abs(c[(k, lang, "tune")] - c[(k, lang, "report")]) for k in kinds for lang in LANGS),
+        default=0,
+    )
     print(f"  largest tune/report gap within one language and kind: {worst}")
     if extra:
         for line in extra:
@@ -314,25 +352,48 @@ def main():
 
     seed_en = sum(r["lang"] == "en" for r in seed)
     xq_en = sum(r["lang"] == "en" for r in xq)
-    table("reader_seed.jsonl", seed, ANSWER_KINDS, [
-        f"paragraphs: {dict(sorted(collections.Counter(r['paragraph'] for r in seed).items()))}",
-        f"English questions sharing 2+ distinctive words with a gold sentence: {len(seed_ov)}/{seed_en}"
-        + (f" ({', '.join(seed_ov)})" if seed_ov else ""),
-    ])
+    table(
+        "reader_seed.jsonl",
+        seed,
+        ANSWER_KINDS,
+        [
+            "paragraphs: "
+            + str(dict(sorted(collections.Counter(r["paragraph"] for r in seed).items()))),
+            "English questions sharing 2+ distinctive words with a gold sentence: "
+            f"{len(seed_ov)}/{seed_en}" + (f" ({', '.join(seed_ov)})" if seed_ov else ""),
+        ],
+    )
     arts = collections.Counter(r["article"] for r in xq)
-    table("reader_xquad.jsonl", xq, ANSWER_KINDS, [
-        f"articles: {len(arts)}, questions per article {min(arts.values(), default=0)}-{max(arts.values(), default=0)}",
-        "articles per split: " + str(dict(collections.Counter(xquad_split(a) for a in arts))),
-        f"English questions sharing 2+ distinctive words with a gold sentence: {len(xq_ov)}/{xq_en}"
-        + (f" ({', '.join(xq_ov)})" if xq_ov else ""),
-    ])
+    table(
+        "reader_xquad.jsonl",
+        xq,
+        ANSWER_KINDS,
+        [
+            f"articles: {len(arts)}, questions per article "
+            f"{min(arts.values(), default=0)}-{max(arts.values(), default=0)}",
+            "articles per split: " + str(dict(collections.Counter(xquad_split(a) for a in arts))),
+            "English questions sharing 2+ distinctive words with a gold sentence: "
+            f"{len(xq_ov)}/{xq_en}" + (f" ({', '.join(xq_ov)})" if xq_ov else ""),
+        ],
+    )
     corp = collections.Counter((r["corpus"], r["kind"]) for r in oos)
-    table("reader_out_of_scope.jsonl", oos, OOS_KINDS, [
-        "corpus x kind: " + ", ".join(f"{c}/{k}={n}" for (c, k), n in sorted(corp.items())),
-    ])
-    for name, ov, n in (("reader_seed.jsonl", seed_ov, seed_en), ("reader_xquad.jsonl", xq_ov, xq_en)):
+    table(
+        "reader_out_of_scope.jsonl",
+        oos,
+        OOS_KINDS,
+        [
+            "corpus x kind: " + ", ".join(f"{c}/{k}={n}" for (c, k), n in sorted(corp.items())),
+        ],
+    )
+    for name, ov, n in (
+        ("reader_seed.jsonl", seed_ov, seed_en),
+        ("reader_xquad.jsonl", xq_ov, xq_en),
+    ):
         if n and len(ov) * 3 > n:
-            warn(f"{name}: {len(ov)} of {n} English questions reuse 2+ distinctive words of the gold sentence (more than a third)")
+            warn(
+                f"{name}: {len(ov)} of {n} English questions reuse 2+ distinctive words of the "
+                "gold sentence (more than a third)"
+            )
 
     for w in warnings:
         print("warning:", w)
