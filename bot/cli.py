@@ -21,7 +21,7 @@ from bot.cli_common import (
 )
 from bot.ingest_cli import add, feeds
 from bot.terminal import format_answer_plain, format_build_report, plural
-from index import EvalReport, NewsEngine, run_evaluation
+from index import RANKS, EvalResult, NewsEngine, run_evaluation
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -129,35 +129,43 @@ def eval_command(
     articles: Path | None,
     index_dir: Path | None,
 ) -> None:
-    """Measure retrieval and answers on a JSONL question file (the format of eval/).
+    """Measure answers on a JSONL question file (the format of eval/), as a reader sees them.
 
-    Prints recall@1/3/5, MRR@10, answer-text hit rate and not-found accuracy.
+    First the accuracy (answered, and the first citation holds the answer), then the found rate,
+    recall@1/3/5 and MRR@10 before the "not found" cut, the answer-text hit rate, not-found
+    accuracy and latency; one column per half (tune / report) when the file has them.
 
-    Example: newsbot eval eval/seed_questions.jsonl
+    Example: newsbot eval eval/reader_seed.jsonl
     """
     with expected_errors():
         settings = load_settings(articles, index_dir).engine
         configure_logging("WARNING")
-        report = run_evaluation(questions_file, settings, exclude_gold_article=exclude_gold_article)
-        click.echo(json.dumps(report.to_dict()) if as_json else format_eval(report))
+        result = run_evaluation(questions_file, settings, exclude_gold_article=exclude_gold_article)
+        click.echo(json.dumps(result.to_dict()) if as_json else format_eval(result))
 
 
-def format_eval(report: EvalReport) -> str:
-    """The metrics as an aligned table."""
+def format_eval(result: EvalResult) -> str:
+    """The metrics as an aligned table: all questions, then each half the file has."""
+    columns = [("all", result.report()), *((s, result.report(s)) for s in result.splits)]
 
     def pct(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.3f}"
 
-    rows = [
-        ("questions", f"{report.questions} ({report.answerable} answerable)"),
-        *((f"recall@{k}", pct(v)) for k, v in report.recall.items()),
-        ("MRR@10", pct(report.mrr)),
-        ("answer text hit", pct(report.answer_hit)),
-        ("answered (found)", pct(report.found_rate)),
-        ("not-found accuracy", pct(report.not_found_accuracy)),
-        ("latency p50 / p95", f"{report.latency_p50_ms:.1f} / {report.latency_p95_ms:.1f} ms"),
+    rows: list[tuple[str, list[str]]] = [
+        ("questions", [f"{r.questions} ({r.answerable} answerable)" for _, r in columns]),
+        ("accuracy (answered right)", [pct(r.accuracy) for _, r in columns]),
+        ("answered (found)", [pct(r.found_rate) for _, r in columns]),
+        *((f"recall@{k}", [pct(r.recall[k]) for _, r in columns]) for k in RANKS),
+        ("MRR@10", [pct(r.mrr) for _, r in columns]),
+        ("answer text hit", [pct(r.answer_hit) for _, r in columns]),
+        ("not-found accuracy", [pct(r.not_found_accuracy) for _, r in columns]),
+        (
+            "latency p50 / p95 ms",
+            [f"{r.latency_p50_ms:.1f} / {r.latency_p95_ms:.1f}" for _, r in columns],
+        ),
     ]
-    return "\n".join(f"{name:<20} {value}" for name, value in rows)
+    head = f"{'':<26}" + "".join(f"{name:>22}" for name, _ in columns)
+    return "\n".join([head] + [f"{n:<26}" + "".join(f"{v:>22}" for v in vs) for n, vs in rows])
 
 
 @cli.command()

@@ -28,7 +28,15 @@ from index.errors import (
     TooManyRedirectsError,
     UnsafeURLError,
 )
-from index.evaluate import EvalQuestion, EvalReport, read_questions, run_evaluation
+from index.evaluate import (
+    RANKS,
+    EvalQuestion,
+    EvalReport,
+    EvalResult,
+    Outcome,
+    read_questions,
+    run_evaluation,
+)
 from index.models import (
     Answer,
     AnswerSentence,
@@ -43,6 +51,7 @@ from index.models import (
 from index.text import detect_language
 
 __all__ = [
+    "RANKS",
     "Answer",
     "AnswerSentence",
     "Article",
@@ -57,6 +66,7 @@ __all__ = [
     "EmbedderError",
     "EvalQuestion",
     "EvalReport",
+    "EvalResult",
     "ExtractError",
     "FeedError",
     "FetchError",
@@ -70,6 +80,7 @@ __all__ = [
     "NewsEngine",
     "NewsIndexError",
     "NoArticlesError",
+    "Outcome",
     "Paragraph",
     "Passage",
     "Progress",

@@ -1,14 +1,25 @@
-"""Retrieval and answer quality on a question file (the format of ``eval/``)."""
+"""Answer quality as a reader sees it, on a question file (the format of ``eval/``).
+
+A question is answered right only when the engine answers (not "not found") AND its first
+citation holds the gold answer: that user-facing accuracy is the headline. Recall before the "not
+found" cut, MRR and the rest are diagnostics. A question without answers must be refused.
+
+Question files may split their questions into a ``tune`` half (what thresholds and weights were
+chosen on) and a ``report`` half (what is quoted): a line's ``split`` field, or for questions that
+name their article, a hash of the article's file name (every question of an article in one half).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import os
 import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -22,16 +33,24 @@ from index.models import Answer, Hit
 
 RANKS = (1, 3, 5)
 MRR_DEPTH = 10
+SPLITS = ("tune", "report")
+Ask = Callable[[str], tuple[Sequence[Hit], Answer]]
+
+
+def article_split(article_file: str) -> str:
+    """The half an article's questions belong to: ``tune`` or ``report``, by a hash of its name."""
+    return "tune" if int(hashlib.sha1(article_file.encode()).hexdigest(), 16) % 2 == 0 else "report"
 
 
 @dataclass(frozen=True)
 class EvalQuestion:
-    """One line of a question file: gold answers, and optionally the gold article/paragraph."""
+    """One line of a question file: gold answers, and optionally the gold article and the half."""
 
     qid: str
     question: str
     answers: tuple[str, ...]
     article: str | None = None  # article id (file stem), when the file names it
+    split: str | None = None  # "tune" or "report", when the file splits its questions
 
     @property
     def is_answerable(self) -> bool:
@@ -39,39 +58,78 @@ class EvalQuestion:
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """What one question got."""
+
+    question: EvalQuestion
+    found: bool
+    right: bool  # found, and the first citation holds a gold answer (answerable questions)
+    rank: int | None  # rank of the first gold passage before the "not found" cut, if in the top 10
+    answer_hit: bool  # the quoted answer holds a gold answer string
+    latency_ms: float
+
+
+@dataclass(frozen=True)
 class EvalReport:
-    """Metrics over a question file; ``None`` where no question of that kind was asked."""
+    """Metrics over some questions; ``None`` where no question of that kind was asked."""
 
     questions: int
     answerable: int
     unanswerable: int
-    recall: dict[int, float | None]
+    accuracy: float | None  # user-facing: answered and the first citation is right
+    found_rate: float | None  # answerable questions answered at all (right or wrong)
+    recall: dict[int, float | None]  # before the "not found" cut
     mrr: float | None
     answer_hit: float | None
-    found_rate: float | None  # share of answerable questions answered (not "not found")
-    not_found_accuracy: float | None
+    not_found_accuracy: float | None  # unanswerable questions refused
     latency_p50_ms: float
     latency_p95_ms: float
-    misses: tuple[str, ...]  # ids of answerable questions whose gold was not at rank 1
+    misses: tuple[str, ...]  # ids of questions the reader got wrong
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "questions": self.questions,
-            "answerable": self.answerable,
-            "unanswerable": self.unanswerable,
+            "accuracy": self.accuracy,
+            "found_rate": self.found_rate,
             **{f"recall@{k}": v for k, v in self.recall.items()},
             f"mrr@{MRR_DEPTH}": self.mrr,
             "answer_hit": self.answer_hit,
-            "found_rate": self.found_rate,
             "not_found_accuracy": self.not_found_accuracy,
+            "questions": self.questions,
+            "answerable": self.answerable,
+            "unanswerable": self.unanswerable,
             "latency_p50_ms": round(self.latency_p50_ms, 1),
             "latency_p95_ms": round(self.latency_p95_ms, 1),
             "misses": list(self.misses),
         }
 
 
-def read_questions(path: Path) -> list[EvalQuestion]:
-    """Read a JSONL question file.
+@dataclass(frozen=True)
+class EvalResult:
+    """Every question's outcome, summarised over all of them or over one half."""
+
+    outcomes: tuple[Outcome, ...]
+
+    @property
+    def splits(self) -> tuple[str, ...]:
+        present = {o.question.split for o in self.outcomes}
+        return tuple(s for s in SPLITS if s in present)
+
+    def report(self, split: str | None = None) -> EvalReport:
+        """The metrics over all questions, or over the ``tune`` or ``report`` half."""
+        return summarize([o for o in self.outcomes if split is None or o.question.split == split])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "all": self.report().to_dict(),
+            **{s: self.report(s).to_dict() for s in self.splits},
+        }
+
+
+def read_questions(
+    path: Path, select: Callable[[Mapping[str, Any]], bool] | None = None
+) -> list[EvalQuestion]:
+    """Read a JSONL question file (``id``, ``question``, ``answers``, optional ``article`` and
+    ``split``); ``select`` keeps only the lines it accepts.
 
     Raises:
         NewsIndexError: the file is missing or a line is not a question object.
@@ -86,68 +144,79 @@ def read_questions(path: Path) -> list[EvalQuestion]:
             continue
         try:
             raw = json.loads(line)
-            article = raw.get("article")
-            questions.append(
-                EvalQuestion(
-                    qid=str(raw.get("id", number)),
-                    question=str(raw["question"]),
-                    answers=tuple(str(a) for a in raw.get("answers") or ()),
-                    article=Path(article).stem if article else None,
-                )
-            )
+            if select is not None and not select(raw):
+                continue
+            questions.append(_question(raw, number))
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
             raise NewsIndexError(f"{path}:{number}: not a question object ({exc})") from exc
     return questions
 
 
+def _question(raw: Mapping[str, Any], number: int) -> EvalQuestion:
+    article = raw.get("article")
+    split = raw.get("split") or (article_split(str(article)) if article else None)
+    return EvalQuestion(
+        qid=str(raw.get("id", number)),
+        question=str(raw["question"]),
+        answers=tuple(str(a) for a in raw.get("answers") or ()),
+        article=Path(article).stem if article else None,
+        split=str(split) if split else None,
+    )
+
+
 def is_gold(question: EvalQuestion, hit: Hit) -> bool:
     """A hit is gold when it contains a gold answer string (and is from the gold article, when
     the question names one)."""
-    if question.article and hit.passage.article_id != question.article:
+    return _holds_answer(question, hit.passage.article_id, hit.passage.text)
+
+
+def _holds_answer(question: EvalQuestion, article_id: str, text: str) -> bool:
+    if question.article and article_id != question.article:
         return False
-    text = hit.passage.text.casefold()
-    return any(answer.casefold() in text for answer in question.answers)
+    folded = text.casefold()
+    return any(answer.casefold() in folded for answer in question.answers)
 
 
-def evaluate(
-    questions: Iterable[EvalQuestion],
-    ask: Callable[[str], tuple[Sequence[Hit], Answer]],
-) -> EvalReport:
+def evaluate(questions: Iterable[EvalQuestion], ask: Ask) -> EvalResult:
     """Run every question through ``ask`` (ranked hits at depth >= 10, and the final answer)."""
-    ranks: list[int | None] = []
-    answer_hits: list[bool] = []
-    found: list[bool] = []
-    refused: list[bool] = []
-    latencies: list[float] = []
-    misses: list[str] = []
-    for question in questions:
-        started = time.perf_counter()
-        hits, answer = ask(question.question)
-        latencies.append((time.perf_counter() - started) * 1000)
-        if not question.is_answerable:
-            refused.append(not answer.found)
-            continue
-        rank = next(
-            (i for i, hit in enumerate(hits[:MRR_DEPTH], 1) if is_gold(question, hit)), None
-        )
-        ranks.append(rank)
-        if rank != 1:
-            misses.append(question.qid)
-        found.append(answer.found)
-        answer_text = answer.text.casefold()
-        answer_hits.append(any(a.casefold() in answer_text for a in question.answers))
+    return EvalResult(tuple(_outcome(question, ask) for question in questions))
+
+
+def _outcome(question: EvalQuestion, ask: Ask) -> Outcome:
+    started = time.perf_counter()
+    hits, answer = ask(question.question)
+    latency_ms = (time.perf_counter() - started) * 1000
+    if not question.is_answerable:
+        return Outcome(question, answer.found, False, None, False, latency_ms)
+    rank = next((i for i, hit in enumerate(hits[:MRR_DEPTH], 1) if is_gold(question, hit)), None)
+    first = answer.citations[0] if answer.found and answer.citations else None
+    right = first is not None and _holds_answer(question, first.article_id, first.text)
+    answer_text = answer.text.casefold()
+    answer_hit = answer.found and any(a.casefold() in answer_text for a in question.answers)
+    return Outcome(question, answer.found, right, rank, answer_hit, latency_ms)
+
+
+def summarize(outcomes: Sequence[Outcome]) -> EvalReport:
+    """The metrics over ``outcomes``."""
+    answerable = [o for o in outcomes if o.question.is_answerable]
+    unanswerable = [o for o in outcomes if not o.question.is_answerable]
+    ranks = [o.rank for o in answerable]
+    latencies = [o.latency_ms for o in outcomes]
+    wrong = [o.question.qid for o in answerable if not o.right]
+    wrong += [o.question.qid for o in unanswerable if o.found]
     return EvalReport(
-        questions=len(latencies),
-        answerable=len(ranks),
-        unanswerable=len(refused),
+        questions=len(outcomes),
+        answerable=len(answerable),
+        unanswerable=len(unanswerable),
+        accuracy=_mean([o.right for o in answerable]),
+        found_rate=_mean([o.found for o in answerable]),
         recall={k: _mean([r is not None and r <= k for r in ranks]) for k in RANKS},
         mrr=_mean([1 / r if r else 0.0 for r in ranks]),
-        answer_hit=_mean(answer_hits),
-        found_rate=_mean(found),
-        not_found_accuracy=_mean(refused),
+        answer_hit=_mean([o.answer_hit for o in answerable]),
+        not_found_accuracy=_mean([not o.found for o in unanswerable]),
         latency_p50_ms=_percentile(latencies, 50),
         latency_p95_ms=_percentile(latencies, 95),
-        misses=tuple(misses),
+        misses=tuple(wrong),
     )
 
 
@@ -162,14 +231,14 @@ def _percentile(values: Sequence[float], percent: int) -> float:
 
 
 def run_evaluation(
-    questions_file: Path,
+    questions: Path | Sequence[EvalQuestion],
     settings: Settings,
     embedders: Sequence[Embedder] | None = None,
     *,
     exclude_gold_article: bool = False,
-) -> EvalReport:
-    """Evaluate a question file against the index in ``settings`` (brought up to date first),
-    with ``embedders`` (by default the configured models are loaded).
+) -> EvalResult:
+    """Evaluate questions (a file, or read ones) against the index in ``settings``, brought up to
+    date first, with ``embedders`` (by default the configured models are loaded).
 
     With ``exclude_gold_article`` every question becomes unanswerable and is asked of a copy of
     the index rebuilt without its gold article (vectors are reused, nothing is re-embedded).
@@ -177,7 +246,8 @@ def run_evaluation(
     Raises:
         NewsIndexError: the questions or the index cannot be read or built.
     """
-    questions = read_questions(questions_file)
+    if isinstance(questions, Path):
+        questions = read_questions(questions)
     engine = NewsEngine(settings, embedders)
     engine.update_index()  # incremental: embeds only what changed since the last build
     if not exclude_gold_article:
@@ -191,13 +261,13 @@ def run_evaluation(
         )
 
 
-def _retrieve_and_answer(engine: NewsEngine, question: str) -> tuple[Any, Any]:
-    retrieval = engine.retrieve(question, 10)
+def _retrieve_and_answer(engine: NewsEngine, question: str) -> tuple[Sequence[Hit], Answer]:
+    retrieval = engine.retrieve(question, MRR_DEPTH)
     return retrieval.hits, engine.answer(retrieval)
 
 
 def _engines_without(
-    settings: Settings, embedders: Sequence[Embedder], questions: Sequence[Any], tmp: Path
+    settings: Settings, embedders: Sequence[Embedder], questions: Sequence[EvalQuestion], tmp: Path
 ) -> dict[str, NewsEngine]:
     """One engine per gold article, over the articles folder minus that article."""
     engines: dict[str, NewsEngine] = {}
@@ -207,10 +277,18 @@ def _engines_without(
         folder.mkdir()
         for file in files:
             if file.stem != article:
-                (folder / file.name).symlink_to(file.resolve())
+                _link_or_copy(file, folder / file.name)
         index_copy = tmp / f"index-{len(engines)}"
         shutil.copytree(settings.index_dir, index_copy)
         without = dataclasses.replace(settings, articles_dir=folder, index_dir=index_copy)
         engines[article] = NewsEngine(without, embedders)
         engines[article].update_index()
     return engines
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    # A hard link, not a symlink: the articles folder does not follow links that leave it.
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)

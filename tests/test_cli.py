@@ -16,7 +16,7 @@ import index.engine
 from bot.cli import cli, format_eval
 from index.articles import read_article_file
 from index.embedders import Embedder
-from index.evaluate import EvalReport
+from index.evaluate import EvalQuestion, EvalResult, Outcome
 from index.text import split_sentences
 from tests.conftest import ROOT, SEED_QUESTIONS, SEEDS
 
@@ -111,35 +111,46 @@ def test_chat_answers_until_end_of_input(runner: CliRunner, folders: list[str]) 
 def test_eval_prints_metrics(runner: CliRunner, folders: list[str]) -> None:
     result = runner.invoke(cli, ["eval", str(SEED_QUESTIONS), "--json", *folders])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout.splitlines()[-1])
+    report = json.loads(result.stdout.splitlines()[-1])["all"]
+    assert list(report)[:2] == ["accuracy", "found_rate"]  # the reader's view comes first
     assert report["questions"] == 18
     assert report["answerable"] == 15
     assert report["unanswerable"] == 3
     assert report["recall@5"] >= report["recall@3"] >= report["recall@1"] > 0.5
+    assert report["accuracy"] <= min(report["found_rate"], report["recall@1"])
     assert 0 <= report["not_found_accuracy"] <= 1
     assert report["latency_p95_ms"] >= report["latency_p50_ms"] > 0
 
 
-def test_eval_table_lists_every_metric() -> None:
-    report = EvalReport(
-        questions=4,
-        answerable=3,
-        unanswerable=1,
-        recall={1: 2 / 3, 3: 1.0, 5: 1.0},
-        mrr=0.8333,
-        answer_hit=None,
-        found_rate=1.0,
-        not_found_accuracy=0.0,
-        latency_p50_ms=12.0,
-        latency_p95_ms=20.5,
-        misses=("q2",),
+def _outcome(qid: str, split: str, *, right: bool, found: bool, rank: int | None) -> Outcome:
+    question = EvalQuestion(qid, f"question {qid}?", ("gold",), split=split)
+    return Outcome(question, found, right, rank, right, 10.0)
+
+
+def test_eval_table_puts_user_facing_accuracy_first_with_a_column_per_half() -> None:
+    result = EvalResult(
+        (
+            _outcome("q1", "tune", right=True, found=True, rank=1),
+            _outcome("q2", "tune", right=False, found=False, rank=1),
+            _outcome("q3", "report", right=False, found=True, rank=3),
+            Outcome(
+                EvalQuestion("q4", "off topic?", (), split="report"),
+                False,
+                False,
+                None,
+                False,
+                30.0,
+            ),
+        )
     )
-    table = format_eval(report).splitlines()
-    assert table[0].split() == ["questions", "4", "(3", "answerable)"]
-    assert table[1].split() == ["recall@1", "0.667"]
-    assert table[4].split() == ["MRR@10", "0.833"]
-    assert table[5].split() == ["answer", "text", "hit", "n/a"]
-    assert table[-1].split() == ["latency", "p50", "/", "p95", "12.0", "/", "20.5", "ms"]
+    table = format_eval(result).splitlines()
+    assert table[0].split() == ["all", "tune", "report"]
+    assert table[2].split() == ["accuracy", "(answered", "right)", "0.333", "0.500", "0.000"]
+    assert table[3].split() == ["answered", "(found)", "0.667", "0.500", "1.000"]
+    assert table[4].split() == ["recall@1", "0.667", "1.000", "0.000"]
+    assert table[6].split() == ["recall@5", "1.000", "1.000", "1.000"]
+    assert table[9].split() == ["not-found", "accuracy", "1.000", "n/a", "1.000"]
+    assert table[-1].split()[:4] == ["latency", "p50", "/", "p95"]
 
 
 def test_empty_articles_folder_is_a_one_line_error(runner: CliRunner, tmp_path: Path) -> None:
