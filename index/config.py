@@ -51,7 +51,8 @@ def _number(name: str, raw: str, kind: type[int] | type[float]) -> int | float:
     try:
         return kind(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name} must be {what}, got {raw!r}") from None
 
 
 def as_flag(name: str, raw: str) -> bool:

@@ -44,7 +44,11 @@ def test_values_are_parsed_and_blank_means_default() -> None:
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
-        pytest.param({"TOP_K": "many"}, "TOP_K must be a number", id="top-k-text"),
+        pytest.param({"TOP_K": "many"}, "TOP_K must be a whole number", id="top-k-text"),
+        pytest.param(
+            {"TOP_K": "3.5"}, "TOP_K must be a whole number, got '3.5'", id="top-k-fraction"
+        ),
+        pytest.param({"MIN_SCORE": "high"}, "MIN_SCORE must be a number", id="min-score-text"),
         pytest.param({"TOP_K": "0"}, "TOP_K must be between 1 and 20", id="top-k-range"),
         pytest.param({"MULTILINGUAL_MODEL": "gpt"}, "MULTILINGUAL_MODEL must be", id="model"),
     ],

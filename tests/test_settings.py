@@ -34,7 +34,7 @@ def test_values_are_parsed_and_blank_means_default() -> None:
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
-        pytest.param({"TOP_K": "many"}, "TOP_K must be a number", id="engine-setting"),
+        pytest.param({"TOP_K": "many"}, "TOP_K must be a whole number", id="engine-setting"),
         pytest.param({"ADMIN_IDS": "alice"}, "ADMIN_IDS must be a comma-separated", id="admins"),
         pytest.param({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of", id="log-level"),
         pytest.param({"DROP_PENDING_UPDATES": "maybe"}, "DROP_PENDING_UPDATES", id="flag"),
