@@ -138,6 +138,9 @@ class _Wrapped:
     def fits(self, text: str) -> bool:
         return self.real.fits(text)
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.real.embed_queries(texts)
+
 
 class TimedEmbedder(_Wrapped):
     """A real embedder that adds up the time spent embedding passages (not questions)."""
@@ -256,6 +259,9 @@ class PlaceholderEmbedder(_Wrapped):
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         vectors = np.stack([self._vector(text) for text in texts])
         return vectors.astype(np.float32)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed_passages(texts)
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._vector(text)

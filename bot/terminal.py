@@ -14,6 +14,8 @@ def format_answer_plain(answer: Answer, articles: Sequence[ArticleInfo] = ()) ->
     """The answer, then its numbered sources; or a "not found" note listing what is known."""
     if not answer.found:
         lines = ["Not found in the articles I know."]
+        if answer.unknown:
+            lines.append(f"None of them mentions {', '.join(answer.unknown)}.")
         if articles:
             lines.append("I know about:")
             lines.extend(f"  - {a.title}" for a in articles[:10])

@@ -4,19 +4,19 @@ sources. Pure functions: no I/O, no formatting, no model calls.
 Sentences are scored without a model call (embedding them at answer time cost ~30-60 ms a
 question on this hardware): by the share of the question's words they contain, weighted by how
 rare each word is, plus a bonus when the sentence holds the kind of thing the question asks for
-(a number for "how many", a date for "when", a name for "who"/"where"), in English or Russian;
+(a number for "how many", a date for "when", a name for "who"/"where": ``index.question``);
 plus, where the index keeps sentence vectors, ``SIMILARITY_WEIGHT`` x the sentence's stored
 similarity to the question (``blended_scorer``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from index.lexical import tokenize
 from index.models import Answer, AnswerSentence, Citation, Hit
+from index.question import holds_kind, read_question
 from index.text import split_sentences
 
 SentenceScorer = Callable[[Sequence[str]], Sequence[float]]
@@ -33,20 +33,6 @@ ANSWER_TYPE_BONUS = 0.2
 # Answer-text hit on xquad-dev, weights 0 / 1 / 2 / 4 / 8: ru->en 0.48 / 0.62 / 0.62 / 0.62 / 0.61,
 # en 0.817 / 0.815 / 0.819 / 0.828 / 0.825, seed 1.0 up to 4, then 0.93. 2 is the safe middle.
 SIMILARITY_WEIGHT = 2.0
-
-_NUMBER = re.compile(r"\d")
-_MONTHS = (
-    r"january|february|march|april|may|june|july|august|september|october|november|december|"
-    r"январ|феврал|март|апрел|ма[йя]|июн|июл|август|сентябр|октябр|ноябр|декабр"
-)
-_DATE = re.compile(rf"\b(?:1\d{{3}}|20\d\d|{_MONTHS})", re.IGNORECASE)
-_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZА-ЯЁ][\w’'-]+")
-# Question openings and the kind of answer they ask for.
-_ASKS_FOR = (
-    (re.compile(r"\b(?:how (?:many|much|long|old|far)|сколько)\b", re.I), _NUMBER),
-    (re.compile(r"\b(?:when|what year|в каком году|когда)\b", re.I), _DATE),
-    (re.compile(r"\b(?:who|whom|whose|where|кто|кого|кем|где|куда)\b", re.I), _NAME),
-)
 
 
 @dataclass(frozen=True)
@@ -70,7 +56,7 @@ def lexical_scorer(question: str, word_weight: WordWeight | None = None) -> Sent
     weigh = word_weight or (lambda _word: 1.0)
     weights = {word: max(weigh(word), 0.1) for word in wanted}  # unknown words still count
     total = sum(weights.values())
-    kinds = [kind for asks, kind in _ASKS_FOR if asks.search(question)]
+    kind = read_question(question).asks
 
     def score(sentences: Sequence[str]) -> list[float]:
         scores = []
@@ -79,7 +65,7 @@ def lexical_scorer(question: str, word_weight: WordWeight | None = None) -> Sent
             overlap = (
                 sum(w for word, w in weights.items() if word in present) / total if total else 0
             )
-            bonus = ANSWER_TYPE_BONUS if any(kind.search(sentence) for kind in kinds) else 0.0
+            bonus = ANSWER_TYPE_BONUS if kind and holds_kind(sentence, kind) else 0.0
             scores.append(overlap + bonus)
         return scores
 

@@ -19,6 +19,7 @@ from index.articles import ArticleProblem, ArticleReader, article_passages, load
 from index.embedders import Embedder
 from index.errors import IndexCorruptError, IndexNotFoundError, NoArticlesError
 from index.models import Article, Passage
+from index.names import article_names
 from index.store import (
     SentenceVectors,
     Snapshot,
@@ -49,6 +50,7 @@ class BuildReport:
     embedded: int = 0
     reused: int = 0
     sentences_embedded: int = 0  # sentences of new passages, for the spaces that keep them
+    names_embedded: int = 0  # names new to the index, for the spaces that keep them
     seconds: float = 0.0
     version: str | None = None  # the new snapshot, or None when nothing had to change
     full: bool = False
@@ -103,7 +105,7 @@ def build_index(
         hashes.update({article_id: old_hashes[article_id] for article_id in kept})
         added, changed, removed = _compare(old_hashes, hashes)
         snapshot = None
-        embedded = _Embedded(passages=0, sentences=0)
+        embedded = _Embedded(passages=0, sentences=0, names=0)
         if (
             previous is not None
             and not (added or changed or removed)
@@ -112,9 +114,12 @@ def build_index(
             passages: Sequence[Passage] = previous.passages  # the index stays as it is
         else:
             passages = _passages(articles, hashes, old_hashes, previous, embedders)
-            vectors, sentences, embedded = _vectors(passages, previous, embedders, progress)
-            manifest = _manifest(articles, hashes, passages, started)
-            snapshot = write_snapshot(index_dir, passages, vectors, manifest, sentences)
+            names = _names(articles, hashes, old_hashes, previous)
+            vectors, embedded = _vectors(
+                passages, sorted(set().union(*names.values())), previous, embedders, progress
+            )
+            manifest = _manifest(articles, hashes, passages, names, started)
+            snapshot = write_snapshot(index_dir, passages, manifest=manifest, **vectors)
     return BuildReport(
         added=added,
         changed=changed,
@@ -126,6 +131,7 @@ def build_index(
         embedded=embedded.passages,
         reused=len(passages) * len(embedders) - embedded.passages,
         sentences_embedded=embedded.sentences,
+        names_embedded=embedded.names,
         seconds=time.perf_counter() - started,
         version=snapshot.version if snapshot else None,
         full=full,
@@ -147,6 +153,7 @@ def _manifest(
     articles: Sequence[Article],
     hashes: Mapping[str, str],
     passages: Sequence[Passage],
+    names: Mapping[str, list[str]],
     started: float,
 ) -> dict[str, Any]:
     """The build facts and each article's metadata, for the snapshot's manifest."""
@@ -163,6 +170,7 @@ def _manifest(
                 "file": a.file,
                 "hash": hashes[a.article_id],
                 "passages": counts[a.article_id],
+                "names": names[a.article_id],
             }
             for a in articles
         },
@@ -248,50 +256,90 @@ def _passages(
     return passages
 
 
+def _names(
+    articles: Sequence[Article],
+    hashes: Mapping[str, str],
+    old_hashes: Mapping[str, str],
+    previous: Snapshot | None,
+) -> dict[str, list[str]]:
+    """The names each article mentions; unchanged articles keep the ones found before."""
+    old = previous.manifest["articles"] if previous is not None else {}
+    names = {}
+    for article in articles:
+        known = old.get(article.article_id, {}).get("names")
+        unchanged = old_hashes.get(article.article_id) == hashes[article.article_id]
+        names[article.article_id] = (
+            known if unchanged and known is not None else article_names(article)
+        )
+    return names
+
+
 def _reads(embedder: Embedder, text: str) -> bool:
     return detect_language(text) == "en" or embedder.multilingual
 
 
 def _same_spaces(previous: Snapshot, embedders: Sequence[Embedder]) -> bool:
-    """Whether the index has exactly the embedders' spaces, with sentence vectors where kept."""
+    """Whether the index has exactly the embedders' spaces, with sentence and name vectors
+    where they are kept (an index from an older newsbot gains them at the next build)."""
     if sorted(previous.spaces) != sorted(e.name for e in embedders):
         return False
-    return all(previous.sentences(e.name) is not None for e in embedders if e.multilingual)
+    return all(
+        previous.sentences(e.name) is not None and previous.name_vectors(e.name) is not None
+        for e in embedders
+        if e.multilingual
+    )
 
 
 @dataclass(frozen=True)
 class _Embedded:
     passages: int  # passage texts embedded, summed over the embedders
     sentences: int
+    names: int
 
 
 def _vectors(
     passages: Sequence[Passage],
+    names: Sequence[str],
     previous: Snapshot | None,
     embedders: Sequence[Embedder],
     progress: Progress | None,
-) -> tuple[dict[str, np.ndarray], dict[str, SentenceVectors], _Embedded]:
-    """Passage vectors per embedder (rows aligned with ``passages``) and sentence vectors for
-    the spaces that keep them; vectors of unchanged texts are reused, the rest embedded (every
-    space's passages first, then the sentences)."""
-    passage_plans = [(e, _PassagePlan.make(passages, previous, e)) for e in embedders]
-    sentence_plans = [
-        (e, _SentencePlan.make(passages, previous, e)) for e in embedders if e.multilingual
+) -> tuple[dict[str, Any], _Embedded]:
+    """The snapshot's vectors, as ``write_snapshot`` takes them: passage vectors per embedder
+    (rows aligned with ``passages``), and sentence and name vectors for the spaces that keep
+    them. Vectors of unchanged texts are reused, the rest embedded (every space's passages
+    first, then the sentences, then the names)."""
+    hashes, texts = [p.content_hash for p in passages], [p.text for p in passages]
+    passage_plans = [
+        (e, _ReusePlan.make(hashes, texts, _known_vectors(previous, e), e.dimension))
+        for e in embedders
     ]
-    embed = _Embedding(
-        sum(len(plan.texts) for _, plan in passage_plans)
-        + sum(len(plan.texts) for _, plan in sentence_plans),
-        progress,
-    )
+    multilingual = [e for e in embedders if e.multilingual]
+    sentence_plans = [(e, _SentencePlan.make(passages, previous, e)) for e in multilingual]
+    name_plans = [
+        (e, _ReusePlan.make(names, names, _known_name_vectors(previous, e), e.dimension))
+        for e in multilingual
+    ]
+    plans: list[tuple[Embedder, Any]] = [*passage_plans, *sentence_plans, *name_plans]
+    embed = _Embedding(sum(len(plan.texts) for _, plan in plans), progress)
     vectors = {e.name: plan.fill(embed(e, plan.texts)) for e, plan in passage_plans}
     sentences = {
         e.name: plan.assemble(embed(e, plan.texts), vectors[e.name]) for e, plan in sentence_plans
     }
+    name_vectors = {
+        e.name: plan.fill(embed(e, plan.texts, as_queries=True)) for e, plan in name_plans
+    }
     embedded = _Embedded(
         passages=sum(len(plan.texts) for _, plan in passage_plans),
         sentences=sum(len(plan.texts) for _, plan in sentence_plans),
+        names=sum(len(plan.texts) for _, plan in name_plans),
     )
-    return vectors, sentences, embedded
+    snapshot_vectors = {
+        "vectors": vectors,
+        "sentences": sentences,
+        "names": names,
+        "name_vectors": name_vectors,
+    }
+    return snapshot_vectors, embedded
 
 
 class _Embedding:
@@ -304,11 +352,14 @@ class _Embedding:
         if progress and total:
             progress(0, total)
 
-    def __call__(self, embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    def __call__(
+        self, embedder: Embedder, texts: Sequence[str], *, as_queries: bool = False
+    ) -> np.ndarray:
         parts = [np.zeros((0, embedder.dimension), dtype=np.float32)]
+        embed = embedder.embed_queries if as_queries else embedder.embed_passages
         for start in range(0, len(texts), EMBED_CHUNK):
             chunk = texts[start : start + EMBED_CHUNK]
-            parts.append(embedder.embed_passages(chunk))
+            parts.append(embed(chunk))
             self._done += len(chunk)
             if self._progress:
                 self._progress(self._done, self._total)
@@ -316,28 +367,31 @@ class _Embedding:
 
 
 @dataclass(frozen=True)
-class _PassagePlan:
-    """One space's passage vectors: unchanged texts' copied from the old index, and the rows
-    (``missing``) whose ``texts`` are to be embedded."""
+class _ReusePlan:
+    """One space's vectors of a list of texts (passages, or names): those the old index had,
+    by key, copied; the rest, ``texts`` at rows ``missing``, to be embedded."""
 
-    vectors: np.ndarray  # (len(passages), dimension); the missing rows are filled by ``fill``
+    vectors: np.ndarray  # (len(keys), dimension); the missing rows are filled by ``fill``
     missing: list[int]
     texts: list[str]
 
     @classmethod
     def make(
-        cls, passages: Sequence[Passage], previous: Snapshot | None, embedder: Embedder
-    ) -> _PassagePlan:
-        vectors = np.zeros((len(passages), embedder.dimension), dtype=np.float32)
-        known = _known_vectors(previous, embedder)
+        cls,
+        keys: Sequence[str],
+        texts: Sequence[str],
+        known: Mapping[str, np.ndarray],
+        dimension: int,
+    ) -> _ReusePlan:
+        vectors = np.zeros((len(keys), dimension), dtype=np.float32)
         missing = []
-        for row, passage in enumerate(passages):
-            vector = known.get(passage.content_hash)
+        for row, key in enumerate(keys):
+            vector = known.get(key)
             if vector is None:
                 missing.append(row)
             else:
                 vectors[row] = vector
-        return cls(vectors, missing, [passages[row].text for row in missing])
+        return cls(vectors, missing, [texts[row] for row in missing])
 
     def fill(self, embedded: np.ndarray) -> np.ndarray:
         """All the vectors, once the missing rows' texts are ``embedded``."""
@@ -407,3 +461,10 @@ def _known_vectors(previous: Snapshot | None, embedder: Embedder) -> dict[str, n
         return {}
     array = previous.vectors(embedder.name)
     return {p.content_hash: array[row] for row, p in enumerate(previous.passages)}
+
+
+def _known_name_vectors(previous: Snapshot | None, embedder: Embedder) -> dict[str, np.ndarray]:
+    old = previous.name_vectors(embedder.name) if previous is not None else None
+    if previous is None or old is None or old.shape[1] != embedder.dimension:
+        return {}
+    return {name: old[row] for row, name in enumerate(previous.names)}

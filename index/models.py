@@ -110,6 +110,8 @@ class Answer:
     sentences: tuple[AnswerSentence, ...] = ()
     citations: tuple[Citation, ...] = ()
     language: str = "en"
+    # When not found because of them: names or numbers in the question no article mentions.
+    unknown: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -122,6 +124,7 @@ class Answer:
             "found": self.found,
             "answer": self.text,
             "citations": [c.to_dict() for c in self.citations],
+            **({"unknown": list(self.unknown)} if self.unknown else {}),
         }
 
 

@@ -13,6 +13,7 @@ Spaces with weight 0 are not even embedded, which keeps questions fast.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -21,6 +22,8 @@ import numpy as np
 from index.embedders import Embedder
 from index.lexical import BM25Index, TermCache, tokenize
 from index.models import Hit
+from index.names import NAME_SIMILARITY, NameIndex, is_cyrillic, joined_pairs
+from index.question import QuestionFacts, read_question
 from index.store import Snapshot
 from index.text import detect_language, split_sentences
 
@@ -78,14 +81,15 @@ FALLBACK = {
 
 @dataclass(frozen=True)
 class Query:
-    """A question as the retriever sees it: its text, language, stemmed words and one vector per
-    space that takes part in the fusion."""
+    """A question as the retriever sees it: its text, language, stemmed words, what it asks for
+    and names, and one vector per space that takes part in the fusion."""
 
     text: str
     language: str
     vectors: dict[str, np.ndarray]
     words: tuple[str, ...] = ()
     weights: dict[str, float] = field(default_factory=dict)  # space name or LEXICAL -> weight
+    facts: QuestionFacts = field(default_factory=lambda: QuestionFacts(None, (), ()))
 
 
 def fuse(features: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
@@ -125,6 +129,10 @@ class Retriever:
         # The title is part of every passage's words: questions name the topic ("Super Bowl 50")
         # more often than a paragraph repeats it (+0.004 recall@1 on xquad-dev en).
         self.lexical = BM25Index([f"{p.title}\n{p.text}" for p in snapshot.passages], terms)
+        multilingual = next((e for e in embedders if e.multilingual), None)
+        self._name_embedder = multilingual
+        vectors = snapshot.name_vectors(multilingual.name) if multilingual else None
+        self.names = NameIndex(snapshot.names, vectors)
 
     def fusion(self, language: str) -> Fusion:
         """The ranking for questions in ``language`` with the embedders at hand."""
@@ -153,7 +161,8 @@ class Retriever:
         language = detect_language(question)
         weights = self.weights_for(language)
         vectors = {e.name: e.embed_query(question) for e in self._embedders if e.name in weights}
-        return Query(question, language, vectors, tuple(tokenize(question)), weights)
+        words = tuple(tokenize(question))
+        return Query(question, language, vectors, words, weights, read_question(question))
 
     def _similarity(self, space: str, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
         """How well each passage matches the question in one space: the passage's cosine, mixed
@@ -205,3 +214,39 @@ class Retriever:
                 if len(texts) == len(block):
                     similarities.update(zip(texts, (block @ vector).tolist(), strict=True))
         return similarities
+
+    def unknown_names(self, query: Query) -> tuple[str, ...]:
+        """The names in the question that no article mentions (see ``index.names``)."""
+        names = list(query.facts.names)
+        known = self._known(names)
+        joined = list(joined_pairs(names, query.text))
+        for (i, _), is_known in zip(joined, self._known([j for _, j in joined]), strict=True):
+            if is_known:
+                known[i] = known[i + 1] = True
+        return tuple(name for name, is_known in zip(names, known, strict=True) if not is_known)
+
+    def _known(self, names: Sequence[str]) -> list[bool]:
+        known = [self._spelled_in_index(name) for name in names]
+        rest = [i for i, is_known in enumerate(known) if not is_known]
+        if rest and self._name_embedder is not None:
+            # A translated name (Франция ~ France) is compared with names in the other script;
+            # the names left are embedded in one call.
+            vectors = self._name_embedder.embed_queries([names[i] for i in rest])
+            for i, vector in zip(rest, vectors, strict=True):
+                similarity = self.names.similarity(vector, cyrillic=not is_cyrillic(names[i]))
+                known[i] = similarity >= NAME_SIMILARITY
+        return known
+
+    def _spelled_in_index(self, name: str) -> bool:
+        stems = tokenize(name.replace("-", " "))
+        if not stems or all(self.lexical.idf(stem) > 0 for stem in stems):
+            return True  # in the index in this script, in some form (or a stop word: Doctor Who)
+        return self.names.has_spelling_of(name)
+
+    def unknown_numbers(self, query: Query) -> tuple[str, ...]:
+        """The numbers in the question that no passage holds ("Super Bowl 51")."""
+        return tuple(
+            number
+            for number in query.facts.numbers
+            if not all(self.lexical.idf(part) > 0 for part in re.split(r"[.,]", number) if part)
+        )

@@ -3,7 +3,10 @@
 Layout of the index folder::
 
     CURRENT              name of the snapshot in service (replaced atomically)
-    snap-<time>-<id>/    one complete index: manifest.json, passages.jsonl, space-<n>.faiss
+    snap-<time>-<id>/    one complete index: manifest.json, passages.jsonl, space-<n>.faiss,
+                         and for the multilingual space its sentence vectors (sentences-<n>.npy,
+                         sentence-offsets-<n>.npy) and the vectors of the names the articles
+                         mention (names.json, name-vectors-<n>.npy)
     .build.lock          held while a build writes (one writer at a time)
 
 A build writes a new snapshot under a temporary name, renames it, then swaps ``CURRENT``; a build
@@ -38,6 +41,7 @@ CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".build.lock"
 SNAPSHOTS_KEPT = 2  # the one in service and the one before it, for readers that are mid-load
 REBUILD_HINT = "run `newsbot index --full` to rebuild it"
+NAMES_FILE = "names.json"
 
 
 # Cached: FAISS's OpenMP thread count is process-wide, so it is set once per process.
@@ -67,6 +71,8 @@ class SpaceInfo:
     # rows offsets[i]:offsets[i + 1]), for spaces that score passages by their best sentence.
     sentences: str | None = None
     sentence_offsets: str | None = None
+    # Optional: one vector per name in the snapshot's names.json (same order), as float16.
+    name_vectors: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,10 @@ class Snapshot:
     spaces: dict[str, Any]  # embedder name -> faiss.Index, rows aligned with ``passages``
     # embedder name -> (offsets, vectors), for the spaces that keep sentence vectors
     sentence_spaces: dict[str, SentenceVectors] = field(default_factory=dict)
+    # The names the articles mention (lower-cased, sorted), and per space that keeps them one
+    # vector per name, rows in that order.
+    names: tuple[str, ...] = ()
+    name_spaces: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def version(self) -> str:
@@ -180,6 +190,10 @@ class Snapshot:
         """The sentence vectors of a space, or None if the index has none for it."""
         return self.sentence_spaces.get(space)
 
+    def name_vectors(self, space: str) -> np.ndarray | None:
+        """One vector per name in ``names`` (float16), or None if the space keeps none."""
+        return self.name_spaces.get(space)
+
     def search(self, space: str, query: np.ndarray, top_k: int) -> list[tuple[int, float]]:
         """Rows and inner-product scores of the ``top_k`` nearest passages in one space."""
         index = self.spaces[space]
@@ -251,7 +265,8 @@ def _read_snapshot(path: Path) -> Snapshot:
             )
         with (path / "passages.jsonl").open(encoding="utf-8") as lines:
             passages = tuple(Passage(**json.loads(line)) for line in lines)
-        spaces, sentence_spaces = {}, {}
+        names = _read_names(path)
+        spaces, sentence_spaces, name_spaces = {}, {}, {}
         for raw in manifest["spaces"]:
             space = SpaceInfo(**raw)
             index = faiss.read_index(str(path / space.file))
@@ -265,6 +280,10 @@ def _read_snapshot(path: Path) -> Snapshot:
                 sentence_spaces[space.name] = _read_sentences(
                     path / space.sentences, path / space.sentence_offsets, index.d, len(passages)
                 )
+            if space.name_vectors and names is not None:
+                name_spaces[space.name] = _read_name_vectors(
+                    path / space.name_vectors, index.d, len(names)
+                )
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorruptError(f"Cannot read the index in {path}: {exc}; {REBUILD_HINT}.") from exc
     return Snapshot(
@@ -273,7 +292,26 @@ def _read_snapshot(path: Path) -> Snapshot:
         passages=passages,
         spaces=spaces,
         sentence_spaces=sentence_spaces,
+        names=tuple(names or ()),
+        name_spaces=name_spaces,
     )
+
+
+def _read_names(path: Path) -> list[str] | None:
+    try:
+        names = json.loads((path / NAMES_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None  # an index from an older newsbot: the next build adds them
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise IndexCorruptError(f"{path / NAMES_FILE} is not a list of names; {REBUILD_HINT}.")
+    return names
+
+
+def _read_name_vectors(file: Path, dimension: int, names: int) -> np.ndarray:
+    vectors: np.ndarray = np.load(file, mmap_mode="r", allow_pickle=False)
+    if vectors.shape != (names, dimension):
+        raise IndexCorruptError(f"{file} does not match the index's names; {REBUILD_HINT}.")
+    return vectors
 
 
 def _read_sentences(
@@ -307,6 +345,8 @@ def write_snapshot(
     vectors: dict[str, np.ndarray],
     manifest: dict[str, Any],
     sentences: dict[str, SentenceVectors] | None = None,
+    names: Sequence[str] = (),
+    name_vectors: dict[str, np.ndarray] | None = None,
 ) -> Snapshot:
     """Write a complete snapshot and put it in service atomically; call under ``build_lock``.
 
@@ -316,6 +356,8 @@ def write_snapshot(
         vectors: embedder name -> array of shape (len(passages), dimension).
         sentences: embedder name -> sentence vectors, for the spaces that keep them.
         manifest: articles and build facts; spaces, counts and format are added here.
+        names: the names the articles mention.
+        name_vectors: embedder name -> one vector per name, for the spaces that keep them.
 
     Returns:
         The new snapshot, loaded (the FAISS indexes written are the ones it searches).
@@ -325,6 +367,10 @@ def write_snapshot(
     tmp = index_dir / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
     sentences = sentences or {}
+    name_vectors = {
+        name: np.asarray(array, dtype=np.float16) for name, array in (name_vectors or {}).items()
+    }
+    (tmp / NAMES_FILE).write_text(json.dumps(list(names), ensure_ascii=False), encoding="utf-8")
     spaces, indexes = [], {}
     for number, (name, array) in enumerate(vectors.items()):
         space = SpaceInfo(name=name, dimension=int(array.shape[1]), file=f"space-{number}.faiss")
@@ -335,6 +381,9 @@ def write_snapshot(
             np.save(tmp / vectors_file, sentences[name].vectors, allow_pickle=False)
             np.save(tmp / offsets_file, sentences[name].offsets, allow_pickle=False)
             space = replace(space, sentences=vectors_file, sentence_offsets=offsets_file)
+        if name in name_vectors:
+            space = replace(space, name_vectors=f"name-vectors-{number}.npy")
+            np.save(tmp / f"name-vectors-{number}.npy", name_vectors[name], allow_pickle=False)
         spaces.append(asdict(space))
     with (tmp / "passages.jsonl").open("w", encoding="utf-8") as out:
         for passage in passages:
@@ -362,6 +411,8 @@ def write_snapshot(
         passages=tuple(passages),
         spaces=indexes,
         sentence_spaces={name: sentences[name] for name in sentences if name in vectors},
+        names=tuple(names),
+        name_spaces={name: name_vectors[name] for name in name_vectors if name in vectors},
     )
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index.build import build_index
@@ -144,12 +145,36 @@ def test_index_without_sentence_vectors_gains_them_without_re_embedding_passages
     with build_lock(settings.index_dir):
         write_snapshot(settings.index_dir, old.passages, vectors, manifest)  # as built before
     assert load_snapshot(settings.index_dir).sentences(_e5(embedders).name) is None
+    assert load_snapshot(settings.index_dir).names == ()
     report = build_index(settings.articles_dir, settings.index_dir, embedders)
     assert report.embedded == 0
+    assert report.names_embedded == len(old.names)
     assert report.sentences_embedded == sum(
         len(split) for p in old.passages if len(split := split_sentences(p.text)) > 1
     )
     assert load_snapshot(settings.index_dir).sentences(_e5(embedders).name) is not None
+
+
+def test_new_article_embeds_only_the_names_new_to_the_index(
+    engine: NewsEngine, settings: Settings, embedders: list[Embedder]
+) -> None:
+    before = set(engine.retriever.snapshot.names)
+    (settings.articles_dir / "volcano.txt").write_text(VOLCANO, encoding="utf-8")
+    report = engine.update_index()
+    snapshot = engine.retriever.snapshot
+    new_names = set(snapshot.names) - before
+    assert new_names  # the volcano article names places the seed article does not
+    assert report.names_embedded == len(new_names)
+    assert snapshot.manifest["articles"]["volcano"]["names"] == sorted(
+        new_names | (set(snapshot.manifest["articles"]["volcano"]["names"]) & before)
+    )
+    vectors = snapshot.name_vectors(_e5(embedders).name)
+    assert vectors is not None
+    assert vectors.shape == (len(snapshot.names), 384)
+    row = snapshot.names.index(sorted(new_names)[0])
+    expected = _e5(embedders).embed_queries([sorted(new_names)[0]])[0]
+    assert float(np.asarray(vectors[row], dtype=np.float32) @ expected) > 0.99  # float16 on disk
+    assert engine.update_index().names_embedded == 0
 
 
 def test_broken_file_is_skipped_and_keeps_its_last_good_version(

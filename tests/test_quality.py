@@ -1,4 +1,5 @@
-"""Quality targets on the seed article (issue 5), with the real models and a real index.
+"""Quality on the seed article, with the real models and a real index: the first seed questions,
+and floors on the reader-style questions (issue 11).
 
 The full xquad-dev evaluation is `make eval` (eval/run_eval.py); this pins the seed targets.
 """
@@ -64,3 +65,102 @@ def test_answers_quote_sentences_not_whole_paragraphs(seed_engine: NewsEngine) -
     answer = seed_engine.ask("Where did Putin speak about artificial intelligence?")
     assert "Moscow" in answer.text
     assert "He noted AI’s increasing integration" not in answer.text
+
+
+# --- reader-style questions (eval/reader_*.jsonl, written before tuning) -----------------------
+
+EVAL = SEED_QUESTIONS.parent
+READER = [json.loads(line) for line in (EVAL / "reader_seed.jsonl").read_text("utf-8").splitlines()]
+OUT_OF_SCOPE = [
+    q
+    for q in map(json.loads, (EVAL / "reader_out_of_scope.jsonl").read_text("utf-8").splitlines())
+    if q["corpus"] == "seed"
+]
+
+
+def _right(engine: NewsEngine, line: dict[str, Any]) -> bool:
+    answer = engine.ask(line["question"])
+    return (
+        answer.found
+        and answer.citations[0].paragraph == line["paragraph"]
+        and any(a.casefold() in answer.citations[0].text.casefold() for a in line["answers"])
+    )
+
+
+@pytest.mark.parametrize(("language", "floor"), [("en", 0.70), ("ru", 0.75)])
+def test_reader_questions_are_answered_right_at_least_as_often_as_measured(
+    seed_engine: NewsEngine, language: str, floor: float
+) -> None:
+    # A regression floor, not the goal: issue 11 asks for 0.95 and the method reaches 0.725 (en)
+    # and 0.775 (ru) on these 40 + 40 questions (`make eval`); see eval/README.md.
+    lines = [q for q in READER if q["lang"] == language]
+    assert sum(_right(seed_engine, q) for q in lines) / len(lines) >= floor
+
+
+def test_out_of_scope_reader_questions_are_refused_at_least_as_often_as_measured(
+    seed_engine: NewsEngine,
+) -> None:
+    # Measured 0.75 of 28 (0.39 before names, numbers and answer kinds were checked).
+    refused = [not seed_engine.ask(q["question"]).found for q in OUT_OF_SCOPE]
+    assert sum(refused) / len(refused) >= 0.70
+
+
+@pytest.mark.parametrize(
+    ("question", "unknown"),
+    [
+        pytest.param("What did Putin say about Gemini?", ("Gemini",), id="product"),
+        pytest.param("Что Путин сказал про Alibaba?", ("Alibaba",), id="latin-in-russian"),
+        pytest.param("What did Medvedev say about GigaChat?", ("Medvedev",), id="person"),
+        pytest.param("Что сказал Медведев про ИИ?", ("Медведев",), id="cyrillic-person"),
+        pytest.param("What did Putin say about AI in 2031?", ("2031",), id="figure"),
+    ],
+)
+def test_a_question_naming_what_no_article_mentions_is_not_found(
+    seed_engine: NewsEngine, question: str, unknown: tuple[str, ...]
+) -> None:
+    answer = seed_engine.ask(question)
+    assert not answer.found
+    assert answer.unknown == unknown
+    assert answer.to_dict()["unknown"] == list(unknown)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        pytest.param("Кто разработал ГигаЧат?", id="transliterated"),
+        pytest.param("Что Путин сказал о Сбербанке?", id="inflected"),
+        pytest.param("Where did Vladimir Putin speak?", id="latin"),
+        pytest.param("Выступал ли Путин в Москве?", id="russian-place"),
+    ],
+)
+def test_names_the_article_mentions_in_either_script_are_known(
+    seed_engine: NewsEngine, question: str
+) -> None:
+    retrieval = seed_engine.retrieve(question)
+    assert retrieval.query.facts.names
+    assert retrieval.retriever.unknown_names(retrieval.query) == ()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        pytest.param("When is the strategy session on AI going to be held?", id="no-date"),
+        pytest.param("How many companies did Putin praise?", id="no-number"),
+        pytest.param("Where is the press conference held?", id="no-place"),
+        pytest.param("Сколько компаний похвалил Путин?", id="ru-no-number"),
+    ],
+)
+def test_a_best_passage_without_the_kind_of_answer_asked_for_does_not_answer(
+    seed_engine: NewsEngine, question: str
+) -> None:
+    # Paragraph 7 proposes the session but gives no date, paragraph 6 no number, paragraph 10
+    # no place: each scores KIND_PENALTY less for the "not found" cut, which they then miss.
+    retrieval = seed_engine.retrieve(question)
+    assert retrieval.query.facts.asks is not None
+    assert not seed_engine.answer(retrieval).found
+
+
+def test_the_kind_of_answer_is_there_so_the_question_is_answered(seed_engine: NewsEngine) -> None:
+    answer = seed_engine.ask("When is the annual press conference this year?")
+    assert answer.found
+    assert "December 19" in answer.text

@@ -20,6 +20,8 @@ def test_manifest_and_metadata_are_written_without_pickle(
     files = sorted(p.name for p in snapshot.path.iterdir())
     assert files == [
         "manifest.json",
+        "name-vectors-1.npy",  # ... and a vector per name the articles mention (names.json)
+        "names.json",
         "passages.jsonl",
         "sentence-offsets-1.npy",  # the multilingual space (e5) keeps a vector per sentence
         "sentences-1.npy",
@@ -36,6 +38,12 @@ def test_manifest_and_metadata_are_written_without_pickle(
     assert manifest["spaces"][0]["dimension"] == 384
     assert manifest["spaces"][0]["sentences"] is None  # all-MiniLM-L6-v2: passages only
     assert manifest["spaces"][1]["sentences"] == "sentences-1.npy"
+    assert manifest["spaces"][1]["name_vectors"] == "name-vectors-1.npy"
+    names = json.loads((snapshot.path / "names.json").read_text(encoding="utf-8"))
+    assert {"putin", "sberbank", "gigachat", "moscow", "kremlin"} <= set(names)
+    # Written in lower case too, or capitalised only in the title:
+    assert not {"the", "president", "this", "calls", "lead"} & set(names)
+    assert snapshot.name_vectors(engine.embedders[1].name).shape == (len(names), 384)
     article = manifest["articles"]["000_93de25b234f683de"]
     assert article["title"] == "Putin Calls for Russia to Lead the World in AI"
     assert len(article["hash"]) == 40

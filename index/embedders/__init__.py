@@ -43,3 +43,8 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> np.ndarray:
         """A vector of shape (dimension,) for a question."""
         ...
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of shape (len(texts), dimension) embedded as questions are, in batches: the
+        build embeds the names an index mentions this way, to compare them with a question's."""
+        ...

