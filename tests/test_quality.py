@@ -87,11 +87,11 @@ def _right(engine: NewsEngine, line: dict[str, Any]) -> bool:
     )
 
 
-@pytest.mark.parametrize(("language", "floor"), [("en", 0.70), ("ru", 0.75)])
+@pytest.mark.parametrize(("language", "floor"), [("en", 0.75), ("ru", 0.75)])
 def test_reader_questions_are_answered_right_at_least_as_often_as_measured(
     seed_engine: NewsEngine, language: str, floor: float
 ) -> None:
-    # A regression floor, not the goal: issue 11 asks for 0.95 and the method reaches 0.725 (en)
+    # A regression floor, not the goal: issue 11 asks for 0.95 and the method reaches 0.80 (en)
     # and 0.775 (ru) on these 40 + 40 questions (`make eval`); see eval/README.md.
     lines = [q for q in READER if q["lang"] == language]
     assert sum(_right(seed_engine, q) for q in lines) / len(lines) >= floor

