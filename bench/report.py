@@ -20,6 +20,7 @@ def render_table(results: Args) -> str:
         ("Build throughput", _build_rows),
         ("Add one article (10 passages, warm engine, update_index)", _add_rows),
         ("Ask latency and memory", _ask_rows),
+        ("Through the bot (fake Bot API with Telegram's flood limits)", _bot_rows),
         ("Folklore checks", _folklore_rows),
     ):
         rows.append((f"== {title}", "", ""))
@@ -142,6 +143,29 @@ def _add_rows(results: Args) -> Rows:
 
         rows += _guard(results, f"add_article_{config}", add)
     return rows
+
+
+def _bot_rows(results: Args) -> Rows:
+    def bot(v: Args) -> Rows:
+        return [
+            (
+                f"  {v['questions']} questions from {v['users']} readers: p50 / p95",
+                f"{v['p50']:.0f} / {v['p95']:.0f} ms",
+                f"{_verdict(v['p95'] <= 150)} (p95 <= 150 ms); peak RSS {v['rss_peak']:.0f} MB",
+            ),
+            (
+                "  30 questions in 3 s from one reader: all answered",
+                f"{v['burst_s']:.1f} s",
+                f"{_verdict(v['burst_s'] <= 35)} (<= 35 s); {v['burst_refused']} refused (429)",
+            ),
+            (
+                "  other readers meanwhile: p50 / p95",
+                f"{v['others_p50']:.0f} / {v['others_p95']:.0f} ms",
+                f"{_verdict(v['others_p95'] <= 1000)} (p95 <= 1 s)",
+            ),
+        ]
+
+    return _guard(results, "bot", bot)
 
 
 def _ask_rows(results: Args) -> Rows:

@@ -183,6 +183,17 @@ def cold_asks(index_dir: Path, articles_dir: Path, questions: list[str]) -> Args
     }
 
 
+def bot_bench() -> Args:
+    """``python -m bench.bench_bot``: questions through the bot and the fake Bot API (steady
+    latency, a 30-question burst in one chat, other chats' latency meanwhile)."""
+    run = run_child([sys.executable, "-m", "bench.bench_bot", "--json"])
+    lines = run.stdout.strip().splitlines()
+    if run.returncode != 0 or not lines:
+        raise WorkerError(f"bench_bot exited {run.returncode}: {run.stderr[-500:]}")
+    result: Args = json.loads(lines[-1])
+    return result
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run_bench", description=__doc__)
     parser.add_argument("--articles", type=int, default=1000, help="10 passages each")
@@ -288,6 +299,7 @@ def _run_phases(
             f"cold_ask_{name}",
             lambda i=index_dir, a=articles_dir, q=cold_questions: cold_asks(i, a, q),
         )
+    _phase(results, "bot", bot_bench)
     if not options.skip_folklore:
         texts_file = _write_json(work / "texts-folklore.json", passage_texts(corpus[:32]))
         folklore_runs.run_all(results, _phase, texts_file, questions)

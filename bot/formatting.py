@@ -61,6 +61,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "Articles: {articles}\nPassages: {passages}\n"
         "Index built: {built_at}\nIndex version: {version}\nUp for: {uptime}",
         "error": "Sorry, something went wrong; it has been logged.",
+        "one_by_one": "You have sent several questions: I am answering them one by one, in order…",
         "inline_answer": "Answer",
         "inline_not_found": "Nothing found",
         "inline_source": "[{n}] {title}, paragraph {paragraph}",
@@ -115,6 +116,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "Статей: {articles}\nФрагментов: {passages}\n"
         "Индекс собран: {built_at}\nВерсия индекса: {version}\nРаботает: {uptime}",
         "error": "Извините, что-то пошло не так; ошибка записана в журнал.",
+        "one_by_one": "Вы прислали несколько вопросов: отвечаю на них по очереди, по порядку…",
         "inline_answer": "Ответ",
         "inline_not_found": "Ничего не найдено",
         "inline_source": "[{n}] {title}, абзац {paragraph}",

@@ -28,14 +28,19 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot import formatting
+from bot.chat_order import ChatOrderedProcessor
 from bot.formatting import SourceRef, pick_language, text_for
 from bot.live import LiveIndex
+from bot.rate_limit import ChatRateLimiter, DeliveryUncertainError, SendAbandonedError
 from bot.settings import BotSettings
 from index import Answer, Citation, NewsEngine, NewsIndexError
 
 logger = logging.getLogger(__name__)
 
 MAX_LOGGED_UPDATE_CHARS = 2000
+# Questions waiting behind the one being answered before the reader is told, once, that they are
+# answered one by one (Telegram lets a bot send about one message a second to a chat).
+BACKLOG_NOTICE_AT = 4
 
 
 @dataclass
@@ -277,10 +282,17 @@ async def guard(update: Update, context: NewsContext) -> None:
 
 
 async def on_error(update: object, context: NewsContext) -> None:
-    """Log every error with its update, then tell the user politely; never raise."""
+    """Log every error once, with its update, then tell the user politely unless their chat is
+    rate-limited or the error is a reply that could not be sent; never raise."""
+    error = context.error
+    if isinstance(error, SendAbandonedError | DeliveryUncertainError):
+        # Expected outcomes of Telegram's limits and timeouts: one line, no traceback, and no
+        # apology, which would only join the queue or duplicate what has arrived.
+        logger.warning("%s; while handling %s", error, describe_update(update))
+        return
     # Log the error before we do anything else, so we can see it even if something breaks.
-    logger.error("Error while handling %s", describe_update(update), exc_info=context.error)
-    if not isinstance(update, Update):
+    logger.error("Error while handling %s", describe_update(update), exc_info=error)
+    if not isinstance(update, Update) or _is_paused(update, context.bot):
         return
     text = text_for(_language(update), "error")
     try:
@@ -288,8 +300,15 @@ async def on_error(update: object, context: NewsContext) -> None:
             await update.callback_query.answer(text)
         elif update.effective_message is not None and update.inline_query is None:
             await update.effective_message.reply_text(text, parse_mode=None)
-    except TelegramError as exc:
-        logger.warning("Could not tell the user about the error: %s", exc)
+    except TelegramError as exc:  # the error itself is logged above
+        logger.debug("Could not tell the user about the error: %s", exc)
+
+
+def _is_paused(update: Update, bot: Bot) -> bool:
+    """Whether Telegram has asked the bot to wait before sending more to the update's chat."""
+    limiter = bot.rate_limiter if isinstance(bot, ExtBot) else None
+    chat = update.effective_chat
+    return isinstance(limiter, ChatRateLimiter) and chat is not None and limiter.is_paused(chat.id)
 
 
 def describe_update(update: object) -> str:
@@ -314,6 +333,8 @@ async def _answer(update: Update, context: NewsContext, text: str) -> None:
     if not question:
         await _reply(update, [formatting.format_ask_usage(engine.articles(), language)])
         return
+    if chat is not None and _has_backlog(context, chat.id):
+        await _reply(update, [text_for(language, "one_by_one")])
     typing = asyncio.create_task(_send_typing(context.bot, chat.id if chat else None))
     # Taken before asking: a "not found" reply then never lists an article from an index
     # swapped in after the question was searched.
@@ -326,6 +347,14 @@ async def _answer(update: Update, context: NewsContext, text: str) -> None:
     articles = () if answer.found else known
     texts = formatting.format_answer(answer, articles, language, was_cut=was_cut)
     await _reply(update, texts, _keyboard(answer.citations) if answer.found else None)
+
+
+def _has_backlog(context: NewsContext, chat_id: int) -> bool:
+    """True once per busy spell, when enough of a chat's questions wait to be answered."""
+    processor = context.application.update_processor
+    return isinstance(processor, ChatOrderedProcessor) and processor.take_backlog_notice(
+        chat_id, BACKLOG_NOTICE_AT
+    )
 
 
 async def _send_typing(bot: Bot, chat_id: int | None) -> None:
@@ -365,11 +394,15 @@ async def _reply(
     quote = message.chat.type != ChatType.PRIVATE
     for number, text in enumerate(texts):
         is_last = number == len(texts) - 1
-        await message.reply_text(
-            text,
-            do_quote=quote and number == 0,
-            reply_markup=markup if is_last else None,
-        )
+        try:
+            await message.reply_text(
+                text,
+                do_quote=quote and number == 0,
+                reply_markup=markup if is_last else None,
+            )
+        except DeliveryUncertainError as exc:
+            # Most likely delivered: the rest of the reply follows it, and nothing is resent.
+            logger.warning("%s", exc)
 
 
 def _language(update: Update, text: str = "") -> str:

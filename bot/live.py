@@ -20,6 +20,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application
 
 from bot import formatting
+from bot.rate_limit import DeliveryUncertainError
 from bot.settings import BotSettings
 from bot.subscriptions import Notice, SubscriptionStore
 from index import BuildReport, NewsEngine, NewsIndexError
@@ -124,7 +125,7 @@ class LiveIndex:
             texts = formatting.format_new_articles([(n.title, n.url) for n in batch])
             try:
                 for text in texts:
-                    await bot.send_message(chat_id, text)
+                    await _send_once(bot, chat_id, text)
             except Forbidden as exc:
                 logger.info(
                     "Chat %s blocked the bot or removed it; unsubscribing: %s", chat_id, exc
@@ -138,6 +139,15 @@ class LiveIndex:
             await asyncio.to_thread(_mark_sent, self.subscriptions, batch)
             sent += len(batch)
         return sent
+
+
+async def _send_once(bot: Bot, chat_id: int, text: str) -> None:
+    """Send a notice; one sent whose answer was lost counts as sent (offering it again after
+    the next update could show it twice)."""
+    try:
+        await bot.send_message(chat_id, text)
+    except DeliveryUncertainError as exc:
+        logger.warning("%s", exc)
 
 
 def _open_store(settings: BotSettings) -> SubscriptionStore | None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index import ConfigError, Settings
-from index.config import Parse, as_flag, as_float, as_text, parse_env
+from index.config import Parse, as_flag, as_float, as_int, as_text, parse_env
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -36,6 +36,12 @@ class BotSettings:
     drop_pending_updates: bool = True
     reload_interval_s: float = 5.0
     feed_interval_min: float = 30.0
+    # Sending (bot.rate_limit): Telegram's flood limits, and how long a reply may wait for them.
+    send_deadline_s: float = 600.0
+    chat_messages_per_s: float = 1.0
+    chat_burst: int = 3
+    group_messages_per_min: int = 20
+    messages_per_s: int = 25
 
     def __post_init__(self) -> None:
         if self.log_level not in LOG_LEVELS:
@@ -44,6 +50,30 @@ class BotSettings:
             raise ConfigError("RELOAD_INTERVAL_S must be a positive number of seconds")
         if self.feed_interval_min <= 0:
             raise ConfigError("FEED_INTERVAL_MIN must be a positive number of minutes, e.g. 30")
+        self._check_send_limits()
+
+    def _check_send_limits(self) -> None:
+        if not 1 <= self.send_deadline_s <= 86_400:
+            raise ConfigError(
+                "SEND_DEADLINE_S must be between 1 and 86400 seconds (a day), e.g. 600: how long "
+                "a reply may wait for Telegram's flood limits before it is given up"
+            )
+        if not 0 < self.chat_messages_per_s <= 30:
+            raise ConfigError(
+                "CHAT_MESSAGES_PER_S must be above 0 and at most 30, e.g. 1 (Telegram allows "
+                "about one message a second in a chat)"
+            )
+        checks = (
+            ("CHAT_BURST", self.chat_burst, 1, 30, "3"),
+            ("GROUP_MESSAGES_PER_MIN", self.group_messages_per_min, 1, 60, "20"),
+            ("MESSAGES_PER_S", self.messages_per_s, 1, 1000, "25"),
+        )
+        for name, value, low, high, example in checks:
+            if not low <= value <= high:
+                raise ConfigError(
+                    f"{name} must be a whole number from {low} to {high}, e.g. {example}; "
+                    f"got {value}"
+                )
 
     @property
     def subscriptions_path(self) -> Path:
@@ -68,6 +98,11 @@ class BotSettings:
             ("ADMIN_IDS", "admin_ids", _int_set),
             ("ALLOWED_CHAT_IDS", "allowed_chat_ids", _int_set),
             ("DROP_PENDING_UPDATES", "drop_pending_updates", as_flag),
+            ("SEND_DEADLINE_S", "send_deadline_s", as_float),
+            ("CHAT_MESSAGES_PER_S", "chat_messages_per_s", as_float),
+            ("CHAT_BURST", "chat_burst", as_int),
+            ("GROUP_MESSAGES_PER_MIN", "group_messages_per_min", as_int),
+            ("MESSAGES_PER_S", "messages_per_s", as_int),
         ]
         engine = Settings.from_env(environ)
         return cls(engine=engine, **parse_env(environ, variables))  # type: ignore[arg-type]

@@ -1,7 +1,8 @@
-"""The Telegram application: wiring (handlers, retries, jobs, menu) and the polling runner.
+"""The Telegram application: wiring (handlers, send queues, jobs, menu) and the polling runner.
 
 What the handlers and jobs do lives in ``bot.handlers``, ``bot.inline`` and ``bot.live``; the
-retries in ``bot.rate_limit``.
+per-chat send queues in ``bot.rate_limit``, the per-chat order of questions in
+``bot.chat_order``.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ from telegram.ext import (
 )
 
 from bot import handlers, inline, live
+from bot.chat_order import ChatOrderedProcessor
 from bot.formatting import LANGUAGES, command_menu
 from bot.handlers import BotState, NewsContext
-from bot.rate_limit import RetryingRateLimiter
+from bot.rate_limit import ChatRateLimiter, SendLimits
 from bot.settings import BotSettings
 from index import NewsEngine
 
@@ -45,15 +47,18 @@ NewsApplication: TypeAlias = Application[
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "inline_query"]
 EXIT_CONFLICT = 1
 EXIT_STARTUP_FAILED = 1
+# On the way out, replies still waiting for Telegram's flood limits get this long to leave.
+STOP_GRACE_S = 3.0
 
 
 def build_application(settings: BotSettings, engine: NewsEngine) -> NewsApplication:
-    """The bot, ready to run: handlers, error handler, retries, command menu, and the jobs that
-    keep the index current (hot reload, the folder watcher, feed rounds; see ``bot.live``).
+    """The bot, ready to run: handlers, error handler, per-chat send queues and question order,
+    command menu, and the jobs that keep the index current (hot reload, the folder watcher, feed
+    rounds; see ``bot.live``).
 
     Args:
         settings: the bot token (required), API base URL, admins, allow-list, reload interval,
-            and the engine's articles folder and feeds.
+            send limits, and the engine's articles folder and feeds.
         engine: the loaded engine every handler asks.
 
     Returns:
@@ -74,8 +79,8 @@ def build_application(settings: BotSettings, engine: NewsEngine) -> NewsApplicat
                 allow_sending_without_reply=True,
             )
         )
-        .rate_limiter(RetryingRateLimiter())
-        .concurrent_updates(True)
+        .rate_limiter(ChatRateLimiter(send_limits(settings)))
+        .concurrent_updates(ChatOrderedProcessor())
         .post_init(_post_init)
     )
     if settings.telegram_api_base_url:
@@ -87,6 +92,17 @@ def build_application(settings: BotSettings, engine: NewsEngine) -> NewsApplicat
     if application.job_queue is not None:
         _add_jobs(application.job_queue, settings)
     return application
+
+
+def send_limits(settings: BotSettings) -> SendLimits:
+    """The send queues' pace and deadline, from the settings."""
+    return SendLimits(
+        chat_per_s=settings.chat_messages_per_s,
+        chat_burst=settings.chat_burst,
+        group_per_minute=settings.group_messages_per_min,
+        overall_per_s=settings.messages_per_s,
+        deadline_s=settings.send_deadline_s,
+    )
 
 
 def _add_jobs(job_queue: JobQueue[NewsContext], settings: BotSettings) -> None:
@@ -231,6 +247,14 @@ async def serve(application: NewsApplication, stop: asyncio.Event, *, drop_pendi
 
 
 async def _stop(application: NewsApplication) -> None:
+    # Stopping waits for every update in hand to be answered; the replies that would wait on a
+    # paused chat for minutes are given up after a short grace instead (each logged once).
+    limiter = application.bot.rate_limiter
+    if isinstance(limiter, ChatRateLimiter):
+        limiter.stop_waiting(STOP_GRACE_S)
+    processor = application.update_processor
+    if isinstance(processor, ChatOrderedProcessor):
+        processor.stop_waiting(STOP_GRACE_S)
     if application.updater is not None and application.updater.running:
         await application.updater.stop()
     if application.running:

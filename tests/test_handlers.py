@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import pytest
 
@@ -203,13 +204,18 @@ async def test_several_users_at_once_each_get_their_answer(bot: RunningBot) -> N
         assert [reply.params["text"]] == expected_answer(bot.engine, question)
 
 
-async def test_a_failing_handler_is_logged_and_the_user_told(
-    fake_api: FakeBotApi, seed_engine: NewsEngine, caplog: pytest.LogCaptureFixture
-) -> None:
+@pytest.fixture
+def broken_engine(seed_engine: NewsEngine) -> NewsEngine:
     engine = _BrokenEngine(seed_engine.settings, seed_engine.embedders)
     engine.reload()
+    return engine
+
+
+async def test_a_failing_handler_is_logged_and_the_user_told(
+    fake_api: FakeBotApi, broken_engine: NewsEngine, caplog: pytest.LogCaptureFixture
+) -> None:
     user = user_object()
-    async with running_bot(engine, fake_api) as bot:
+    async with running_bot(broken_engine, fake_api) as bot:
         bot.api.send_text(user, QUESTION)
         [reply] = await bot.api.wait_for_replies(user["id"])
         assert reply.params["text"] == "Sorry, something went wrong; it has been logged."
@@ -219,6 +225,25 @@ async def test_a_failing_handler_is_logged_and_the_user_told(
     assert record.exc_info is not None
     assert "the disk is on fire" in str(record.exc_info[1])
     assert QUESTION in record.getMessage()  # the update is in the log
+
+
+async def test_the_error_handler_sends_nothing_into_a_chat_telegram_has_paused(
+    fake_api: FakeBotApi, broken_engine: NewsEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = user_object()
+    async with running_bot(broken_engine, fake_api) as bot:
+        bot.api.storm(user["id"], 2)  # the typing indicator meets it: the chat is paused
+        bot.api.send_text(user, QUESTION)
+        await bot.api.wait_for(lambda: _errors(caplog), 10, "the error to be logged")
+        await asyncio.sleep(3.0)  # an apology queued behind the pause would have gone by now
+    [record] = _errors(caplog)  # logged once, with the update
+    assert QUESTION in record.getMessage()
+    assert bot.api.refused("sendChatAction", user["id"]) == 1
+    assert bot.api.calls_of("sendMessage", ok=None) == []  # no apology, not even a refused one
+
+
+def _errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "bot.handlers" and r.levelno >= logging.WARNING]
 
 
 class _BrokenEngine(NewsEngine):

@@ -46,6 +46,56 @@ def test_bad_values_name_the_variable(environ: dict[str, str], message: str) -> 
         BotSettings.from_env(environ)
 
 
+def test_send_limits_default_to_telegrams_and_are_read_from_the_environment() -> None:
+    default = BotSettings.from_env({})
+    assert (default.send_deadline_s, default.chat_messages_per_s, default.chat_burst) == (600, 1, 3)
+    assert (default.group_messages_per_min, default.messages_per_s) == (20, 25)
+    settings = BotSettings.from_env(
+        {
+            "SEND_DEADLINE_S": "120",
+            "CHAT_MESSAGES_PER_S": "0.5",
+            "CHAT_BURST": "2",
+            "GROUP_MESSAGES_PER_MIN": "15",
+            "MESSAGES_PER_S": "20",
+        }
+    )
+    assert (settings.send_deadline_s, settings.chat_messages_per_s, settings.chat_burst) == (
+        120,
+        0.5,
+        2,
+    )
+    assert (settings.group_messages_per_min, settings.messages_per_s) == (15, 20)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        pytest.param(
+            {"SEND_DEADLINE_S": "0"}, "SEND_DEADLINE_S must be between 1 and 86400", id="deadline"
+        ),
+        pytest.param(
+            {"SEND_DEADLINE_S": "soon"}, "SEND_DEADLINE_S must be a number", id="deadline-text"
+        ),
+        pytest.param(
+            {"CHAT_MESSAGES_PER_S": "0"}, "CHAT_MESSAGES_PER_S must be above 0", id="pace"
+        ),
+        pytest.param(
+            {"CHAT_BURST": "1.5"}, "CHAT_BURST must be a whole number, got '1.5'", id="burst-text"
+        ),
+        pytest.param(
+            {"CHAT_BURST": "0"}, "CHAT_BURST must be a whole number from 1 to 30", id="burst"
+        ),
+        pytest.param(
+            {"GROUP_MESSAGES_PER_MIN": "100"}, "GROUP_MESSAGES_PER_MIN must be", id="group"
+        ),
+        pytest.param({"MESSAGES_PER_S": "0"}, "MESSAGES_PER_S must be", id="overall"),
+    ],
+)
+def test_bad_send_limits_say_what_to_fix(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        BotSettings.from_env(environ)
+
+
 def test_missing_token_says_how_to_get_one() -> None:
     with pytest.raises(ConfigError, match="@BotFather.*newsbot chat"):
         BotSettings().require_token()
