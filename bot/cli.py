@@ -19,9 +19,10 @@ from bot.cli_common import (
     open_engine,
     update_index,
 )
+from bot.formatting import MAX_QUESTION_CHARS, cut_question
 from bot.ingest_cli import add, feeds
 from bot.terminal import format_answer_plain, format_build_report, plural
-from index import RANKS, EvalResult, NewsEngine, run_evaluation
+from index import RANKS, Answer, EvalResult, NewsEngine, run_evaluation
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -70,6 +71,10 @@ def ask(
 
     Example: newsbot ask "Who developed GigaChat?" -k 3
     """
+    if question != "-" and not question.strip():
+        raise click.UsageError(
+            'The question is empty; put it in quotes, e.g. newsbot ask "Who developed GigaChat?"'
+        )
     with expected_errors():
         settings = load_settings(articles, index_dir).engine
         configure_logging("WARNING")
@@ -78,7 +83,7 @@ def ask(
         for text in questions:
             if not text:
                 continue
-            answer = engine.ask(text, top_k)
+            answer = _ask(engine, text, top_k)
             if as_json:
                 click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
             else:
@@ -109,7 +114,19 @@ def chat(top_k: int | None, articles: Path | None, index_dir: Path | None) -> No
                 click.echo()
                 return
             if question:
-                click.echo(format_answer_plain(engine.ask(question, top_k), engine.articles()))
+                click.echo(format_answer_plain(_ask(engine, question, top_k), engine.articles()))
+
+
+def _ask(engine: NewsEngine, text: str, top_k: int | None) -> Answer:
+    """Ask, with the question cut to the length the bot reads (said on stderr when it is)."""
+    question, was_cut = cut_question(text)
+    if was_cut:
+        click.echo(
+            f"Note: the question is longer than {MAX_QUESTION_CHARS} characters; only the first "
+            f"{len(question)} were used.",
+            err=True,
+        )
+    return engine.ask(question, top_k)
 
 
 @cli.command(name="eval")

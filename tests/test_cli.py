@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 import index.engine
 from bot.cli import cli, format_eval
+from bot.formatting import MAX_QUESTION_CHARS, cut_question
 from index.articles import read_article_file
 from index.embedders import Embedder
 from index.evaluate import EvalQuestion, EvalResult, Outcome
@@ -160,6 +161,28 @@ def test_empty_articles_folder_is_a_one_line_error(runner: CliRunner, tmp_path: 
     assert result.exit_code == 1
     assert result.output.startswith("Error: No articles in")
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "question", [pytest.param("", id="empty"), pytest.param(" \t ", id="blank")]
+)
+def test_an_empty_question_is_a_usage_error(runner: CliRunner, question: str) -> None:
+    result = runner.invoke(cli, ["ask", question])
+    assert result.exit_code == 2
+    assert "The question is empty" in result.stderr
+    assert result.stdout == ""
+
+
+def test_a_long_question_is_cut_like_the_bot_cuts_it_with_a_note(
+    runner: CliRunner, folders: list[str]
+) -> None:
+    question = "Who developed GigaChat? " + "and " * 30_000  # 120,000 characters
+    result = runner.invoke(cli, ["ask", question, "--json", *folders])
+    assert result.exit_code == 0, result.output
+    assert f"only the first {len(cut_question(question)[0])} were used" in result.stderr
+    data = json.loads(result.stdout.splitlines()[-1])
+    assert data["question"] == cut_question(question)[0]
+    assert len(data["question"]) <= MAX_QUESTION_CHARS
 
 
 def test_usage_errors_exit_2(runner: CliRunner) -> None:
