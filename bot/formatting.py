@@ -45,6 +45,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "sources_title": "<b>Articles I know ({count})</b>",
         "paragraph": "paragraph {n}",
         "sources": "Sources:",
+        "see_also": "See also:",
         "not_found": "I could not find an answer to “{question}” in the articles I know.",
         "nothing_indexed": "I don't know any articles yet.",
         "cut_note": "Your message was long, so I used only its first {limit} characters.",
@@ -100,6 +101,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "sources_title": "<b>Статьи, которые я знаю ({count})</b>",
         "paragraph": "абзац {n}",
         "sources": "Источники:",
+        "see_also": "См. также:",
         "not_found": "Я не нашёл ответа на вопрос «{question}» в известных мне статьях.",
         "nothing_indexed": "Я пока не знаю ни одной статьи.",
         "cut_note": "Сообщение слишком длинное, я использовал только первые {limit} символов.",
@@ -235,10 +237,19 @@ def format_answer(
         blocks.append(_known_articles(articles, language))
     else:
         blocks.append(escape(answer.text))
-        sources = [f"<b>{text_for(language, 'sources')}</b>"]
-        sources += [_source_line(c, language) for c in answer.citations]
-        blocks.append("\n".join(sources))
+        blocks.append(_sources_block(answer, language))
     return split_message("\n\n".join(blocks))
+
+
+def _sources_block(answer: Answer, language: str) -> str:
+    """The sources the answer quotes, then the other relevant ones under "See also"."""
+    cited, see_also = answer.cited, answer.see_also
+    lines = [f"<b>{text_for(language, 'sources')}</b>"]
+    lines += [_source_line(c, language) for c in cited]
+    if see_also:
+        lines.append(f"<b>{text_for(language, 'see_also')}</b>")
+        lines += [_source_line(c, language) for c in see_also]
+    return "\n".join(lines)
 
 
 def format_inline_answer(

@@ -346,7 +346,9 @@ async def _answer(update: Update, context: NewsContext, text: str) -> None:
     context.state.stats.record(answer)
     articles = () if answer.found else known
     texts = formatting.format_answer(answer, articles, language, was_cut=was_cut)
-    await _reply(update, texts, _keyboard(answer.citations) if answer.found else None)
+    # Buttons in the order the sources are listed: the quoted ones, then "see also".
+    buttons = _keyboard(answer.cited + answer.see_also) if answer.found else None
+    await _reply(update, texts, buttons)
 
 
 def _has_backlog(context: NewsContext, chat_id: int) -> bool:

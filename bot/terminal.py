@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
-from index import Answer, ArticleInfo, BuildReport
+from index import Answer, ArticleInfo, BuildReport, Citation
 
 WIDTH = 88
 
@@ -22,12 +22,18 @@ def format_answer_plain(answer: Answer, articles: Sequence[ArticleInfo] = ()) ->
             if len(articles) > 10:
                 lines.append(f"  ... and {len(articles) - 10} more")
         return "\n".join(lines)
+    cited, see_also = answer.cited, answer.see_also
     lines = [textwrap.fill(answer.text, WIDTH), "", "Sources:"]
-    for citation in answer.citations:
-        where = f"{citation.title}, paragraph {citation.paragraph}"
-        link = f" <{citation.url}>" if citation.url else ""
-        lines.append(f"  [{citation.n}] {where}{link}")
+    lines += [_source_line(c) for c in cited]
+    if see_also:
+        lines.append("See also:")
+        lines += [_source_line(c) for c in see_also]
     return "\n".join(lines)
+
+
+def _source_line(citation: Citation) -> str:
+    link = f" <{citation.url}>" if citation.url else ""
+    return f"  [{citation.n}] {citation.title}, paragraph {citation.paragraph}{link}"
 
 
 def plural(count: int, noun: str) -> str:

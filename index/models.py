@@ -118,12 +118,26 @@ class Answer:
         """The extractive answer: each quoted sentence followed by its marker, e.g. ``... [1]``."""
         return " ".join(f"{s.text} [{s.citation}]" for s in self.sentences)
 
+    @property
+    def cited(self) -> tuple[Citation, ...]:
+        """The sources to list first: those the answer quotes (its ``[n]`` markers), in number
+        order; every citation if it quotes none (an answer without sentences)."""
+        quoted = {s.citation for s in self.sentences}
+        return tuple(c for c in self.citations if c.n in quoted or not quoted)
+
+    @property
+    def see_also(self) -> tuple[Citation, ...]:
+        """The other relevant passages, which the answer does not quote, in number order."""
+        cited = self.cited
+        return tuple(c for c in self.citations if c not in cited)
+
     def to_dict(self) -> dict[str, Any]:
+        quoted = {s.citation for s in self.sentences}
         return {
             "question": self.question,
             "found": self.found,
             "answer": self.text,
-            "citations": [c.to_dict() for c in self.citations],
+            "citations": [{**c.to_dict(), "cited": c.n in quoted} for c in self.citations],
             **({"unknown": list(self.unknown)} if self.unknown else {}),
         }
 

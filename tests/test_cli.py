@@ -70,7 +70,12 @@ def test_ask_json_follows_the_schema(runner: CliRunner, folders: list[str]) -> N
     assert "[1]" in data["answer"]
     assert 1 <= len(data["citations"]) <= 2
     first = data["citations"][0]
-    assert set(first) == {"n", "article", "title", "paragraph", "url", "text", "score"}
+    assert set(first) == {"n", "article", "title", "paragraph", "url", "text", "score", "cited"}
+    # Every citation is there, each saying whether the answer quotes it.
+    assert [c["cited"] for c in data["citations"]] == [
+        f"[{c['n']}]" in data["answer"] for c in data["citations"]
+    ]
+    assert first["cited"] is True
     assert first["n"] == 1
     assert first["article"] == "000_93de25b234f683de"
     assert first["paragraph"] == 9

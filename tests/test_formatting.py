@@ -55,14 +55,37 @@ def test_answer_escapes_text_and_links_titles() -> None:
         "<b>Sources:</b>\n"
         '[1] <a href="https://example.com/news?a=1&amp;b=&lt;2&gt;">'
         "AT&amp;T &lt;b&gt;buys&lt;/b&gt; &quot;Time&quot; &amp; &lt;Warner&gt;</a>, paragraph 2\n"
+        "<b>See also:</b>\n"
         "[2] AT&amp;T &lt;b&gt;buys&lt;/b&gt; &quot;Time&quot; &amp; &lt;Warner&gt;, paragraph 3"
     )
     assert "AT&T <b>buys</b>" in parse_html(html)  # what the reader sees is the original text
 
 
+def test_sources_the_answer_quotes_come_first_and_the_others_are_see_also() -> None:
+    answer = Answer(
+        question="Who bought Time?",
+        found=True,
+        sentences=(AnswerSentence("AT&T bought it.", 3), AnswerSentence("For $85bn.", 1)),
+        citations=tuple(_citation(n, title=f"T{n}", url=None) for n in (1, 2, 3)),
+    )
+    [html] = format_answer(answer, [], "en")
+    assert html.split("\n\n")[-1].splitlines() == [
+        "<b>Sources:</b>",
+        "[1] T1, paragraph 2",
+        "[3] T3, paragraph 4",
+        "<b>See also:</b>",
+        "[2] T2, paragraph 3",
+    ]
+    quoting_all = Answer(
+        "q", True, (AnswerSentence("x", 1), AnswerSentence("y", 2)), answer.citations[:2]
+    )
+    assert "See also" not in format_answer(quoting_all, [], "en")[0]
+
+
 def test_answer_in_russian_uses_russian_labels() -> None:
     [html] = format_answer(_answer(), [], "ru")
     assert "<b>Источники:</b>" in html
+    assert "<b>См. также:</b>" in html
     assert "абзац 2" in html
 
 
