@@ -4,6 +4,7 @@ on 127.0.0.1 and with the real engine."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -76,6 +77,18 @@ def test_duplicates_by_url_and_by_text_are_skipped(
     assert saved.url == site.url("/world/volcano")
     assert f"already saved as {saved.file}" == report.results[2].message
     assert len(list(local.articles_dir.glob("*.json"))) == 1
+
+
+def test_a_page_without_a_date_is_saved_under_todays_date_not_a_year_from_its_text(
+    site: LoopbackSite, local: Settings
+) -> None:
+    text = ["Construction of the new harbour bridge began in 2021, the city council said.", *COMET]
+    report = add_sources([site.page("/bridge", article_html("Harbour Bridge", text))], local)
+    [saved] = report.added
+    assert saved.published is None
+    assert saved.file is not None
+    assert saved.file.startswith(dt.date.today().isoformat())
+    assert _saved(local.articles_dir)[saved.file]["published"] is None
 
 
 def test_bad_sources_fail_and_the_rest_carry_on(

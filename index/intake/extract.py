@@ -6,6 +6,7 @@ This is the only module that imports ``trafilatura``. Extracted articles have an
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from urllib.parse import urljoin, urlsplit
@@ -26,6 +27,11 @@ _BLOCKS = frozenset(
     "p div br li ul ol h1 h2 h3 h4 h5 h6 blockquote pre table tr section article".split()
 )
 _WORD = re.compile(r"\w+")
+# The meta tags that can carry the page's date (article:published_time, date, dc.date.issued,
+# og:updated_time, datePublished, ...), and what marks a <time> as the publication date.
+_META_KEYS = ("name", "property", "itemprop", "http-equiv")
+_DATE_META = re.compile(r"date|time|publish|issued|created|modified", re.IGNORECASE)
+_PUBLISHED = re.compile(r"publish|pubdate|created|issued", re.IGNORECASE)
 
 
 def extract_article(html: bytes | str, url: str | None = None) -> Article:
@@ -48,6 +54,7 @@ def extract_article(html: bytes | str, url: str | None = None) -> Article:
     if tree is None:
         raise ExtractError("no article text found in the page")
     canonical = _canonical_link(tree)  # read before extraction, which prunes the tree
+    published = _published(tree)
     try:
         document = bare_extraction(
             tree,
@@ -55,7 +62,7 @@ def extract_article(html: bytes | str, url: str | None = None) -> Article:
             with_metadata=True,
             include_comments=False,
             include_tables=False,
-            date_extraction_params={"extensive_search": True, "original_date": True},
+            date_extraction_params={"extensive_search": False, "original_date": True},
         )
     except (ValueError, lxml.etree.LxmlError) as exc:
         raise ExtractError(f"cannot parse the page as HTML: {exc}") from exc
@@ -73,7 +80,7 @@ def extract_article(html: bytes | str, url: str | None = None) -> Article:
         title=title,
         paragraphs=tuple(paragraphs),
         url=_canonical_url(canonical, url) or _canonical_url(document.url, url),
-        published=document.date or None,
+        published=published,
         source=document.sitename or document.hostname or None,
     )
 
@@ -105,6 +112,31 @@ def _title(found: str | None, paragraphs: list[str]) -> str:
 
 def _same_words(first: str, second: str) -> bool:
     return _WORD.findall(first.casefold()) == _WORD.findall(second.casefold())
+
+
+def _published(tree: lxml.html.HtmlElement) -> str | None:
+    """The publication date the page declares in its own metadata (date meta tags, JSON-LD, a
+    ``<time>`` marked as the publication's), or None.
+
+    Never a date found in the text: htmldate, even without its extensive search, falls back to
+    dates in the body ("Construction began in 2021" became 2021-01-01, in the file name too), and
+    no date is better than a wrong one. So it is shown a page of the metadata alone.
+    """
+    from htmldate import find_date
+
+    page = lxml.html.fromstring("<html><head></head><body></body></html>")
+    head, body = page[0], page[1]
+    for meta in tree.iterfind(".//meta"):
+        if any(_DATE_META.search(meta.get(key) or "") for key in _META_KEYS):
+            head.append(copy.deepcopy(meta))
+    for script in tree.iterfind(".//script[@type='application/ld+json']"):
+        head.append(copy.deepcopy(script))
+    for time in tree.iterfind(".//time"):
+        marks = " ".join(time.get(key) or "" for key in ("itemprop", "class", "pubdate"))
+        if "pubdate" in time.attrib or _PUBLISHED.search(marks):
+            body.append(copy.deepcopy(time))
+    found = find_date(page, extensive_search=False, original_date=True, url=None)
+    return found or None
 
 
 def _canonical_link(tree: lxml.html.HtmlElement) -> str | None:
