@@ -18,16 +18,19 @@ from index.text import content_hash, normalize_text, split_sentences
 logger = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = (".txt", ".md", ".json")
+LINK_OUT = "a link to a file outside the articles folder (copy the file in instead)"
 # Stray marks some feeds leave at the end of a title line (the seed's title ends in “`).
 _TITLE_TRAILING = " \t\"'`“”‘’«»"
 
 
 @dataclass(frozen=True)
 class ArticleProblem:
-    """A file that was skipped, and why."""
+    """A file that was skipped, and why. A broken file keeps its last good version in the index;
+    a ``refused`` one (a link leaving the folder) leaves the index."""
 
     path: Path
     reason: str
+    refused: bool = False
 
 
 @dataclass(frozen=True)
@@ -201,15 +204,18 @@ def load_articles(folder: Path, reader: ArticleReader | None = None) -> LoadResu
             f"The articles folder {folder} does not exist; create it and put .txt, .md or .json "
             "articles in it (or set ARTICLES_DIR)."
         )
-    # Dot-files are left out: editors' and rsync's temporary files.
-    files = scan_folder(folder, ARTICLE_SUFFIXES)
+    # Dot-files are left out (editors' and rsync's temporary files), and links leaving the folder.
+    links_out: list[str] = []
+    files = scan_folder(folder, ARTICLE_SUFFIXES, links_out)
+    problems = [ArticleProblem(folder / name, LINK_OUT, refused=True) for name in links_out]
+    for problem in problems:
+        logger.warning("Skipped %s: %s", problem.path.name, problem.reason)
     if not files:
         raise NoArticlesError(
             f"No articles in {folder}: add .txt, .md or .json files (README, 'Adding articles')."
         )
     reader = reader if reader is not None else ArticleReader()
     articles: dict[str, Article] = {}
-    problems: list[ArticleProblem] = []
     for name, signature in files.items():
         path = folder / name
         try:

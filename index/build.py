@@ -200,7 +200,7 @@ def _with_last_good_versions(
     result = list(articles)
     if previous is None or not problems:
         return result, []
-    broken_files = {p.path.name for p in problems}
+    broken_files = {p.path.name for p in problems if not p.refused}
     present = {a.article_id for a in articles}
     kept = []
     for article_id, meta in previous.manifest["articles"].items():

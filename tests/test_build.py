@@ -192,6 +192,24 @@ def test_broken_file_is_skipped_and_keeps_its_last_good_version(
     assert engine.ask("Which town was evacuated after the eruption?").found
 
 
+def test_a_file_replaced_by_a_link_out_of_the_folder_leaves_the_index(
+    engine: NewsEngine, settings: Settings, tmp_path: Path
+) -> None:
+    volcano = settings.articles_dir / "volcano.txt"
+    volcano.write_text(VOLCANO, encoding="utf-8")
+    engine.update_index()
+    outside = tmp_path / "outside.txt"
+    outside.write_text(VOLCANO, encoding="utf-8")
+    volcano.unlink()
+    volcano.symlink_to(outside)
+    report = engine.update_index()
+    [problem] = report.problems
+    assert (problem.path.name, problem.refused) == ("volcano.txt", True)
+    assert "outside the articles folder" in problem.reason
+    assert (report.removed, report.kept_broken) == (("volcano",), ())
+    assert not engine.ask("Which town was evacuated after the eruption?").found
+
+
 def test_missing_index_and_empty_folder_are_clear_errors(
     tmp_path: Path, embedders: list[Embedder]
 ) -> None:

@@ -82,6 +82,19 @@ def test_scan_lists_visible_files_with_the_suffixes_sorted(tmp_path: Path) -> No
     assert scan_folder(tmp_path / "missing", SUFFIXES) == {}
 
 
+def test_links_leaving_the_folder_are_left_out_and_named(tmp_path: Path) -> None:
+    folder, outside = tmp_path / "articles", tmp_path / "secret.txt"
+    folder.mkdir()
+    outside.write_text("Secret\n\nswordfish\n", encoding="utf-8")
+    (folder / "a.txt").write_text("A\n\nText.\n", encoding="utf-8")
+    (folder / "alias.txt").symlink_to(folder / "a.txt")  # stays inside: fine
+    (folder / "p.txt").symlink_to(outside)
+    (folder / "up.txt").symlink_to(Path("..") / "secret.txt")  # relative, still outside
+    links_out: list[str] = []
+    assert list(scan_folder(folder, (".txt",), links_out)) == ["a.txt", "alias.txt"]
+    assert sorted(links_out) == ["p.txt", "up.txt"]
+
+
 def test_a_same_size_edit_with_the_old_mtime_changes_the_signature(tmp_path: Path) -> None:
     path = tmp_path / "a.txt"
     path.write_text("Title\n\nFirst.\n", encoding="utf-8")
