@@ -187,7 +187,8 @@ def _previous_snapshot(index_dir: Path, in_service: Snapshot | None) -> Snapshot
     except IndexNotFoundError:
         return None
     except IndexCorruptError as exc:
-        logger.warning("Rebuilding from scratch: %s", exc)
+        # Not the error's own advice ("run newsbot index"): this is that build.
+        logger.warning("Rebuilding the index from the articles: %s", exc.problem)
         return None
 
 

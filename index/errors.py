@@ -45,7 +45,12 @@ class IndexNotFoundError(NewsIndexError):
 
 
 class IndexCorruptError(NewsIndexError):
-    """The index files on disk are unreadable or disagree with each other."""
+    """The index files on disk are unreadable or disagree with each other; ``problem`` is what
+    is wrong, without the advice the message ends with."""
+
+    def __init__(self, message: str, problem: str | None = None) -> None:
+        super().__init__(message)
+        self.problem = problem or message
 
 
 class IndexMismatchError(NewsIndexError):

@@ -41,7 +41,10 @@ CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".build.lock"
 SNAPSHOTS_KEPT = 2  # the one in service and the one before it, for readers that are mid-load
 REBUILD_HINT = "run `newsbot index --full` to rebuild it"
+# A damaged snapshot is never reused by a build, so a plain `newsbot index` rebuilds it.
+CORRUPT_HINT = "run `newsbot index` to rebuild it"
 NAMES_FILE = "names.json"
+_ARTICLE_KEYS: dict[str, type] = {"title": str, "hash": str, "passages": int}  # each article's
 
 
 # Cached: FAISS's OpenMP thread count is process-wide, so it is set once per process.
@@ -232,7 +235,7 @@ def current_version(index_dir: Path) -> str | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise IndexCorruptError(f"Cannot read {index_dir / CURRENT_FILE}: {exc}") from exc
+        raise _corrupt(f"Cannot read {index_dir / CURRENT_FILE}: {exc}") from exc
     return name or None
 
 
@@ -251,18 +254,13 @@ def load_snapshot(index_dir: Path) -> Snapshot:
         if path.is_dir():
             return _read_snapshot(path)
         time.sleep(0.05)
-    raise IndexCorruptError(f"{index_dir / CURRENT_FILE} names a missing snapshot; {REBUILD_HINT}.")
+    raise _corrupt(f"{index_dir / CURRENT_FILE} names a missing snapshot")
 
 
 def _read_snapshot(path: Path) -> Snapshot:
     faiss = _faiss()
     try:
-        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-        if manifest.get("format_version") != FORMAT_VERSION:
-            raise IndexCorruptError(
-                f"The index in {path.parent} has format {manifest.get('format_version')}, "
-                f"this newsbot reads format {FORMAT_VERSION}; {REBUILD_HINT}."
-            )
+        manifest = _read_manifest(path)
         with (path / "passages.jsonl").open(encoding="utf-8") as lines:
             passages = tuple(Passage(**json.loads(line)) for line in lines)
         names = _read_names(path)
@@ -271,9 +269,9 @@ def _read_snapshot(path: Path) -> Snapshot:
             space = SpaceInfo(**raw)
             index = faiss.read_index(str(path / space.file))
             if index.ntotal != len(passages) or index.d != space.dimension:
-                raise IndexCorruptError(
+                raise _corrupt(
                     f"{path / space.file} holds {index.ntotal} vectors of dimension {index.d}, "
-                    f"expected {len(passages)} of {space.dimension}; {REBUILD_HINT}."
+                    f"expected {len(passages)} of {space.dimension}"
                 )
             spaces[space.name] = index
             if space.sentences and space.sentence_offsets:
@@ -285,7 +283,7 @@ def _read_snapshot(path: Path) -> Snapshot:
                     path / space.name_vectors, index.d, len(names)
                 )
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-        raise IndexCorruptError(f"Cannot read the index in {path}: {exc}; {REBUILD_HINT}.") from exc
+        raise _corrupt(f"Cannot read the index in {path}: {exc}") from exc
     return Snapshot(
         path=path,
         manifest=manifest,
@@ -297,20 +295,64 @@ def _read_snapshot(path: Path) -> Snapshot:
     )
 
 
+def _corrupt(problem: str) -> IndexCorruptError:
+    return IndexCorruptError(f"{problem}; {CORRUPT_HINT}.", problem=problem)
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    """The snapshot's manifest, if it has the shape this newsbot writes."""
+    file = path / "manifest.json"
+    manifest = json.loads(file.read_text(encoding="utf-8"))
+    if not isinstance(manifest, dict):
+        raise _corrupt(f"{file} is not a JSON object")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise _corrupt(
+            f"The index in {path.parent} has format {manifest.get('format_version')}, "
+            f"this newsbot reads format {FORMAT_VERSION}"
+        )
+    problem = _manifest_problem(manifest)
+    if problem is not None:
+        raise _corrupt(f"{file}: {problem}")
+    return manifest
+
+
+def _manifest_problem(manifest: dict[str, Any]) -> str | None:
+    """What is wrong with a manifest's shape (keys and types), or None."""
+    if not isinstance(manifest.get("built_at"), str):
+        return "'built_at' is missing or not a string"
+    spaces = manifest.get("spaces")
+    if not isinstance(spaces, list) or not all(isinstance(s, dict) for s in spaces):
+        return "'spaces' is missing or not a list of objects"
+    articles = manifest.get("articles")
+    if not isinstance(articles, dict):
+        return "'articles' is missing or not an object"
+    for article_id, meta in articles.items():
+        if not isinstance(meta, dict):
+            return f"article {article_id!r} is not an object"
+        for key, kind in _ARTICLE_KEYS.items():
+            value = meta.get(key)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                return f"article {article_id!r} has no {key!r} of the right type"
+        for key in ("url", "published", "file"):
+            if not isinstance(meta.get(key), str | None):
+                return f"article {article_id!r} has a {key!r} that is not a string"
+    return None
+
+
 def _read_names(path: Path) -> list[str] | None:
     try:
         names = json.loads((path / NAMES_FILE).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None  # an index from an older newsbot: the next build adds them
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise IndexCorruptError(f"{path / NAMES_FILE} is not a list of names; {REBUILD_HINT}.")
+        raise _corrupt(f"{path / NAMES_FILE} is not a list of names")
     return names
 
 
 def _read_name_vectors(file: Path, dimension: int, names: int) -> np.ndarray:
     vectors: np.ndarray = np.load(file, mmap_mode="r", allow_pickle=False)
     if vectors.shape != (names, dimension):
-        raise IndexCorruptError(f"{file} does not match the index's names; {REBUILD_HINT}.")
+        raise _corrupt(f"{file} does not match the index's names")
     return vectors
 
 
@@ -326,9 +368,7 @@ def _read_sentences(
         or int(offsets[-1]) != len(vectors)
         or (np.diff(offsets) < 1).any()
     ):
-        raise IndexCorruptError(
-            f"{vectors_file} does not match the passages of the index; {REBUILD_HINT}."
-        )
+        raise _corrupt(f"{vectors_file} does not match the passages of the index")
     return SentenceVectors(offsets.astype(np.int64), vectors)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -68,5 +69,52 @@ def test_sentence_vectors_that_disagree_with_the_passages_are_reported(
     snapshot = load_snapshot(settings.index_dir)
     offsets = snapshot.path / "sentence-offsets-1.npy"
     np.save(offsets, np.load(offsets)[:-1], allow_pickle=False)  # one passage short
-    with pytest.raises(IndexCorruptError, match="newsbot index --full"):
+    with pytest.raises(IndexCorruptError, match="run `newsbot index` to rebuild it"):
         load_snapshot(settings.index_dir)
+
+
+def _break_manifest(manifest: dict[str, Any], how: str) -> Any:
+    if how == "a-list":
+        return []
+    broken = json.loads(json.dumps(manifest))
+    article = next(iter(broken["articles"]))
+    if how == "no-articles":
+        del broken["articles"]
+    elif how == "articles-a-list":
+        broken["articles"] = [article]
+    elif how == "title-a-number":
+        broken["articles"][article]["title"] = 7
+    elif how == "no-built-at":
+        del broken["built_at"]
+    elif how == "spaces-a-string":
+        broken["spaces"] = "space-0.faiss"
+    return broken
+
+
+@pytest.mark.parametrize(
+    ("how", "problem"),
+    [
+        pytest.param("a-list", "is not a JSON object", id="a-list"),
+        pytest.param("no-articles", "'articles' is missing", id="no-articles"),
+        pytest.param("articles-a-list", "'articles' is missing or not an object", id="list"),
+        pytest.param("title-a-number", "has no 'title' of the right type", id="title"),
+        pytest.param("no-built-at", "'built_at' is missing", id="no-built-at"),
+        pytest.param("spaces-a-string", "'spaces' is missing or not a list", id="spaces"),
+    ],
+)
+def test_a_manifest_of_the_wrong_shape_is_one_line_and_the_next_build_rebuilds(
+    engine: NewsEngine, settings: Settings, how: str, problem: str
+) -> None:
+    file = load_snapshot(settings.index_dir).path / "manifest.json"
+    manifest = json.loads(file.read_text(encoding="utf-8"))
+    file.write_text(json.dumps(_break_manifest(manifest, how)), encoding="utf-8")
+    with pytest.raises(IndexCorruptError) as caught:
+        load_snapshot(settings.index_dir)
+    message = str(caught.value)
+    assert problem in message
+    assert message.endswith("; run `newsbot index` to rebuild it.")
+    assert "\n" not in message
+    # What `newsbot index` does, plain (no --full): a new engine, nothing loaded yet.
+    report = NewsEngine(settings, engine.embedders).update_index()
+    assert report.added == ("000_93de25b234f683de",)
+    assert load_snapshot(settings.index_dir).info().articles == 1
