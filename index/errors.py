@@ -9,6 +9,7 @@ turn them into one-line messages::
     ├── NoArticlesError        the articles folder is missing or holds no usable article
     ├── IndexNotFoundError     no index has been built yet
     ├── IndexCorruptError      the index files on disk are unreadable or inconsistent
+    ├── IndexWriteError        the index folder cannot be written (read-only, disk full)
     ├── IndexMismatchError     the index was built with other embedding models
     ├── EmbedderError          an embedding model cannot be loaded
     ├── FetchError             a URL cannot be fetched (connection refused, DNS, TLS, ...)
@@ -51,6 +52,10 @@ class IndexCorruptError(NewsIndexError):
     def __init__(self, message: str, problem: str | None = None) -> None:
         super().__init__(message)
         self.problem = problem or message
+
+
+class IndexWriteError(NewsIndexError):
+    """The index folder cannot be written: read-only, another user's, or the disk is full."""
 
 
 class IndexMismatchError(NewsIndexError):

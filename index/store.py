@@ -17,6 +17,7 @@ the only module that imports ``faiss``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import json
 import logging
@@ -31,7 +32,12 @@ from typing import Any
 import numpy as np
 
 from index._fs import atomic_write, file_lock, fsync_tree
-from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from index.errors import (
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IndexWriteError,
+)
 from index.models import ArticleInfo, IndexInfo, Paragraph, Passage
 
 logger = logging.getLogger(__name__)
@@ -374,9 +380,28 @@ def _read_sentences(
 
 @contextlib.contextmanager
 def build_lock(index_dir: Path) -> Iterator[None]:
-    """Hold the index folder's write lock: builds from several processes run one at a time."""
-    with file_lock(index_dir / LOCK_FILE):
-        yield
+    """Hold the index folder's write lock: builds from several processes run one at a time.
+
+    Raises:
+        IndexWriteError: the folder cannot be written (read-only, not ours, disk full); the
+            message says what to do. Raised by writes within the block too.
+    """
+    try:
+        with file_lock(index_dir / LOCK_FILE):
+            yield
+    except OSError as exc:
+        raise _not_writable(index_dir, exc) from exc
+
+
+def _not_writable(index_dir: Path, exc: OSError) -> IndexWriteError:
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return IndexWriteError(
+            f"The index folder {index_dir} is not writable ({reason}); make it writable "
+            f"(chmod -R u+w {index_dir}) or set INDEX_DIR (or --index) to a folder you can "
+            "write to."
+        )
+    return IndexWriteError(f"Cannot write the index in {index_dir}: {reason} ({exc.filename}).")
 
 
 def write_snapshot(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -188,6 +190,41 @@ def test_a_long_question_is_cut_like_the_bot_cuts_it_with_a_note(
     data = json.loads(result.stdout.splitlines()[-1])
     assert data["question"] == cut_question(question)[0]
     assert len(data["question"]) <= MAX_QUESTION_CHARS
+
+
+@contextlib.contextmanager
+def _read_only(folder: Path) -> Iterator[None]:
+    """``folder`` cannot be written in for the block: no new file or folder in it (chmod for a
+    user, the immutable flag for root, whom chmod does not stop)."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(0o755)
+        return
+    if subprocess.run(["chattr", "+i", str(folder)], check=False).returncode != 0:
+        pytest.skip("running as root where chattr +i is not available")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+def test_a_read_only_index_folder_is_one_line_that_says_what_to_do(
+    runner: CliRunner, folders: list[str], tmp_path: Path
+) -> None:
+    assert runner.invoke(cli, ["index", *folders]).exit_code == 0
+    (tmp_path / "articles" / "storm.txt").write_text(
+        "Storm\n\nA storm closed the ports of Brittany for two days.\n", encoding="utf-8"
+    )
+    with _read_only(tmp_path / "index"):
+        result = runner.invoke(cli, ["index", *folders])
+    assert result.exit_code == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"Error: The index folder {tmp_path / 'index'} is not writable (")
+    assert "or set INDEX_DIR (or --index) to a folder you can write to." in line
+    assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
 def test_usage_errors_exit_2(runner: CliRunner) -> None:
