@@ -30,8 +30,18 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from index.config import Settings  # noqa: E402
 from index.embedders import Embedder  # noqa: E402
-from index.engine import load_embedders  # noqa: E402
-from index.evaluate import EvalReport, EvalResult, read_questions, run_evaluation  # noqa: E402
+from index.engine import (
+    NewsEngine,  # noqa: E402
+    load_embedders,  # noqa: E402
+)
+from index.evaluate import (  # noqa: E402
+    EvalReport,
+    EvalResult,
+    evaluate_conversations,
+    read_conversations,
+    read_questions,
+    run_evaluation,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT / "eval"
@@ -48,6 +58,7 @@ class Run:
     target: str
     select: Select | None = None
     exclude_gold_article: bool = False
+    conversations: bool = False  # a file of conversations (follow-ups), not of questions
 
 
 def _field(name: str, value: str) -> Select:
@@ -63,6 +74,13 @@ CORPORA = {
 READER_SEED = EVAL / "reader_seed.jsonl"
 READER_XQUAD = EVAL / "reader_xquad.jsonl"
 OUT_OF_SCOPE = EVAL / "reader_out_of_scope.jsonl"
+FOLLOW_UPS = EVAL / "followups.jsonl"
+
+
+def _conversations(kind: str, corpus: str) -> Select:
+    return lambda raw: raw.get("kind") == kind and raw.get("corpus") == corpus
+
+
 RUNS = (
     # Reader-style questions (written before tuning; eval/README.md).
     Run("seed-en", READER_SEED, "seed", "acc >= 0.95", _field("lang", "en")),
@@ -80,6 +98,44 @@ RUNS = (
     Run("xq-en-nf", XQUAD / "questions_en.jsonl", "en", "refused >= 0.90", None, True),
     Run("xq-ru-nf", XQUAD / "questions_ru.jsonl", "ru", "refused >= 0.90", None, True),
     Run("xq-ru2en-nf", XQUAD / "questions_ru2en.jsonl", "en", "refused >= 0.90", None, True),
+    # Conversations: the later turns of follow-ups, and the last turn of topic switches (right
+    # when refused or answered on their own terms).
+    Run(
+        "fu-seed",
+        FOLLOW_UPS,
+        "seed",
+        "acc >= 0.90",
+        _conversations("followup", "seed"),
+        False,
+        True,
+    ),
+    Run(
+        "fu-xquad",
+        FOLLOW_UPS,
+        "en",
+        "acc >= 0.90",
+        _conversations("followup", "xquad"),
+        False,
+        True,
+    ),
+    Run(
+        "switch-seed",
+        FOLLOW_UPS,
+        "seed",
+        "acc >= 0.90",
+        _conversations("topic_switch", "seed"),
+        False,
+        True,
+    ),
+    Run(
+        "switch-xquad",
+        FOLLOW_UPS,
+        "en",
+        "acc >= 0.90",
+        _conversations("topic_switch", "xquad"),
+        False,
+        True,
+    ),
     # The first seed questions (18, close to the article's wording).
     Run("seed-legacy", EVAL / "seed_questions.jsonl", "seed", "acc 1.0, hit >= 0.9"),
 )
@@ -97,7 +153,9 @@ def corpus_folder(name: str) -> Path:
     return folder
 
 
-def evaluate_runs(runs: list[Run], embedders: list[Embedder]) -> dict[str, EvalResult]:
+def evaluate_runs(
+    runs: list[Run], embedders: list[Embedder], *, with_context: bool = True
+) -> dict[str, EvalResult]:
     folders = {corpus: corpus_folder(corpus) for corpus in {run.corpus for run in runs}}
     results = {}
     for run in runs:
@@ -105,6 +163,14 @@ def evaluate_runs(runs: list[Run], embedders: list[Embedder]) -> dict[str, EvalR
         settings = Settings(
             articles_dir=folders[run.corpus], index_dir=DATA / f"index-{run.corpus}"
         )
+        if run.conversations:
+            engine = NewsEngine(settings, embedders)
+            engine.update_index()
+            conversations = read_conversations(run.questions, run.select)
+            results[run.name] = evaluate_conversations(
+                conversations, engine, with_context=with_context
+            )
+            continue
         questions = read_questions(run.questions, run.select)
         results[run.name] = run_evaluation(
             questions, settings, embedders, exclude_gold_article=run.exclude_gold_article
@@ -148,12 +214,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", help="comma-separated run names: " + ", ".join(r.name for r in RUNS)
     )
+    parser.add_argument(
+        "--no-context",
+        action="store_true",
+        help="ask every conversation turn on its own (the baseline for follow-ups)",
+    )
     args = parser.parse_args(argv)
     wanted = set(args.only.split(",")) if args.only else {run.name for run in RUNS}
     unknown = wanted - {run.name for run in RUNS}
     if unknown:
         parser.error(f"unknown run(s): {', '.join(sorted(unknown))}")
-    results = evaluate_runs([r for r in RUNS if r.name in wanted], load_embedders(Settings()))
+    runs = [r for r in RUNS if r.name in wanted]
+    results = evaluate_runs(runs, load_embedders(Settings()), with_context=not args.no_context)
     if args.json:
         payload = {name: result.to_dict() for name, result in results.items()}
         sys.stdout.write(json.dumps(payload, indent=1) + "\n")

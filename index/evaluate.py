@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from index.config import Settings
+from index.conversation import Turn
 from index.embedders import Embedder
 from index.engine import NewsEngine
 from index.errors import NewsIndexError
@@ -34,6 +35,7 @@ from index.models import Answer, Hit
 RANKS = (1, 3, 5)
 MRR_DEPTH = 10
 SPLITS = ("tune", "report")
+CONTEXT_TURNS = 3  # what a chat keeps: the bot's default
 Ask = Callable[[str], tuple[Sequence[Hit], Answer]]
 
 
@@ -185,7 +187,12 @@ def evaluate(questions: Iterable[EvalQuestion], ask: Ask) -> EvalResult:
 def _outcome(question: EvalQuestion, ask: Ask) -> Outcome:
     started = time.perf_counter()
     hits, answer = ask(question.question)
-    latency_ms = (time.perf_counter() - started) * 1000
+    return _scored(question, hits, answer, (time.perf_counter() - started) * 1000)
+
+
+def _scored(
+    question: EvalQuestion, hits: Sequence[Hit], answer: Answer, latency_ms: float
+) -> Outcome:
     if not question.is_answerable:
         return Outcome(question, answer.found, False, None, False, latency_ms)
     rank = next((i for i, hit in enumerate(hits[:MRR_DEPTH], 1) if is_gold(question, hit)), None)
@@ -292,3 +299,72 @@ def _link_or_copy(source: Path, target: Path) -> None:
         os.link(source, target)
     except OSError:
         shutil.copy2(source, target)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A line of a conversation file: questions asked one after another in one chat."""
+
+    cid: str
+    kind: str  # "followup": every later turn leans on the earlier ones; "topic_switch": the last
+    # turn changes the subject and must be refused or answered as a question of its own
+    split: str | None
+    turns: tuple[EvalQuestion, ...]
+
+
+def read_conversations(
+    path: Path, select: Callable[[Mapping[str, Any]], bool] | None = None
+) -> list[Conversation]:
+    """Read a JSONL conversation file (``id``, ``kind``, ``split``, ``turns`` of questions).
+
+    Raises:
+        NewsIndexError: the file is missing or a line is not a conversation.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise NewsIndexError(f"Cannot read {path}: {exc.strerror or exc}") from exc
+    conversations = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            if select is not None and not select(raw):
+                continue
+            cid = str(raw.get("id", number))
+            turns = tuple(
+                dataclasses.replace(_question(turn, number), qid=f"{cid}/{i}", split=raw["split"])
+                for i, turn in enumerate(raw["turns"], start=1)
+            )
+            conversations.append(Conversation(cid, str(raw["kind"]), raw.get("split"), turns))
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            raise NewsIndexError(f"{path}:{number}: not a conversation ({exc})") from exc
+    return conversations
+
+
+def evaluate_conversations(
+    conversations: Iterable[Conversation], engine: NewsEngine, *, with_context: bool = True
+) -> EvalResult:
+    """Ask each conversation's turns in order, each with the earlier turns as its context (the
+    engine's own answers: what it cited), and score the turns that lean on them: every later turn
+    of a follow-up conversation, and the last turn of a topic switch, which is right when it is
+    refused or answered right on its own terms."""
+    outcomes = []
+    for conversation in conversations:
+        context: list[Turn] = []
+        for number, turn in enumerate(conversation.turns):
+            started = time.perf_counter()
+            retrieval = engine.retrieve(turn.question, MRR_DEPTH, context if with_context else ())
+            answer = engine.answer(retrieval)
+            latency_ms = (time.perf_counter() - started) * 1000
+            cited = tuple((c.article_id, c.paragraph) for c in answer.citations)
+            context = [*context, Turn(turn.question, cited)][-CONTEXT_TURNS:]
+            is_last = number == len(conversation.turns) - 1
+            if number == 0 or (conversation.kind == "topic_switch" and not is_last):
+                continue
+            outcome = _scored(turn, retrieval.hits, answer, latency_ms)
+            if conversation.kind == "topic_switch" and turn.is_answerable and not answer.found:
+                outcome = dataclasses.replace(outcome, right=True)  # refused a new subject: fine
+            outcomes.append(outcome)
+    return EvalResult(tuple(outcomes))

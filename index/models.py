@@ -112,6 +112,8 @@ class Answer:
     language: str = "en"
     # When not found because of them: names or numbers in the question no article mentions.
     unknown: tuple[str, ...] = ()
+    # When the question was read as a follow-up: the earlier subject, in a few words.
+    about: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -139,6 +141,7 @@ class Answer:
             "answer": self.text,
             "citations": [{**c.to_dict(), "cited": c.n in quoted} for c in self.citations],
             **({"unknown": list(self.unknown)} if self.unknown else {}),
+            **({"about": list(self.about)} if self.about else {}),
         }
 
 
