@@ -246,7 +246,7 @@ class NewsEngine:
 
     def _answer(self, retrieval: Retrieval, top_k: int | None) -> Answer:
         query, retriever = retrieval.query, retrieval.retriever
-        unknown = retriever.unknown_names(query) + retriever.unknown_numbers(query)
+        unknown = retriever.unknown_names(query, retrieval.hits) + retriever.unknown_numbers(query)
         if unknown:
             return Answer(query.text, False, language=query.language, unknown=unknown)
         hits = retrieval.hits[: top_k or self.settings.top_k]

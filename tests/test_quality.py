@@ -164,3 +164,30 @@ def test_the_kind_of_answer_is_there_so_the_question_is_answered(seed_engine: Ne
     answer = seed_engine.ask("When is the annual press conference this year?")
     assert answer.found
     assert "December 19" in answer.text
+
+
+LUNAR_BAKERY = (
+    "Bakery opens on a research station near the lunar south pole\n\n"
+    "The research station now bakes rye bread in a low-gravity oven designed by the Danish "
+    "baker Ingrid Holm, the first bakery off Earth.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "unknown"),
+    [
+        pytest.param("Who designed the oven of the bakery on the Moon?", (), id="moon-lunar"),
+        pytest.param("Which baker from Denmark designed the oven?", (), id="denmark-danish"),
+        pytest.param("Which baker from France designed the oven?", ("France",), id="france"),
+    ],
+)
+def test_a_name_the_best_passage_says_in_another_word_is_known(
+    engine: NewsEngine, question: str, unknown: tuple[str, ...]
+) -> None:
+    (engine.settings.articles_dir / "lunar-bakery.txt").write_text(LUNAR_BAKERY, encoding="utf-8")
+    engine.update_index()
+    answer = engine.ask(question)
+    assert answer.unknown == unknown
+    assert answer.found == (not unknown)
+    if answer.found:
+        assert "Ingrid Holm" in answer.citations[0].text
