@@ -234,14 +234,10 @@ class Retriever:
                 known[i] = known[i + 1] = True
         rest = [i for i, is_known in enumerate(known) if not is_known and not is_cyrillic(names[i])]
         if rest and hits:
-            for i, is_known in zip(
-                rest,
-                self._said_in(
-                    f"{hits[0].passage.title}\n{hits[0].passage.text}", [names[i] for i in rest]
-                ),
-                strict=True,
-            ):
-                known[i] = is_known
+            best = hits[0].passage
+            said = self._said_in(f"{best.title}\n{best.text}", [names[i] for i in rest])
+            for i, is_said in zip(rest, said, strict=True):
+                known[i] = is_said
         return tuple(name for name, is_known in zip(names, known, strict=True) if not is_known)
 
     def _said_in(self, text: str, names: Sequence[str]) -> list[bool]:
