@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -22,7 +23,7 @@ from bot.cli_common import (
 from bot.formatting import MAX_QUESTION_CHARS, cut_question
 from bot.ingest_cli import add, feeds
 from bot.terminal import format_answer_plain, format_build_report, plural
-from index import RANKS, Answer, EvalResult, NewsEngine, run_evaluation
+from index import RANKS, Answer, EvalResult, NewsEngine, Turn, run_evaluation
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -67,7 +68,10 @@ def ask(
 ) -> None:
     """Answer QUESTION from the articles, with numbered citations.
 
-    With QUESTION "-", read one question per line from standard input (use with --json).
+    With QUESTION "-", read one question per line from standard input (use with --json). A line
+    may also be a JSON object {"question": ..., "context": [...]}, the context being the earlier
+    questions (strings, or {"question": ..., "cited": [[article, paragraph], ...]}), oldest
+    first: the question is then read as a follow-up of them. Each line stands alone otherwise.
 
     Example: newsbot ask "Who developed GigaChat?" -k 3
     """
@@ -80,10 +84,11 @@ def ask(
         configure_logging("WARNING")
         engine = open_engine(settings)
         questions = (line.strip() for line in sys.stdin) if question == "-" else iter([question])
-        for text in questions:
-            if not text:
+        for line in questions:
+            if not line:
                 continue
-            answer = _ask(engine, text, top_k)
+            text, earlier = _with_context(line) if question == "-" else (line, [])
+            answer = _ask(engine, text, top_k, earlier)
             if as_json:
                 click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
             else:
@@ -106,18 +111,53 @@ def chat(top_k: int | None, articles: Path | None, index_dir: Path | None) -> No
         engine = open_engine(settings)
         titles = ", ".join(a.title for a in engine.articles()[:3])
         click.echo(f"newsbot knows {plural(engine.info().articles, 'article')} ({titles}).")
-        click.echo("Ask a question; Ctrl-D to leave.")
+        click.echo("Ask a question (follow-ups are read with your last ones; /new starts afresh).")
+        click.echo("Ctrl-D to leave.")
+        earlier: list[Turn] = []
         while True:
             try:
                 question = input("\n? ").strip()
             except (EOFError, KeyboardInterrupt):
                 click.echo()
                 return
-            if question:
-                click.echo(format_answer_plain(_ask(engine, question, top_k), engine.articles()))
+            if question == "/new":
+                earlier = []
+                click.echo("New conversation: your earlier questions are forgotten.")
+            elif question:
+                answer = _ask(engine, question, top_k, earlier)
+                cited = tuple((c.article_id, c.paragraph) for c in answer.cited)
+                earlier = [*earlier, Turn(answer.question, cited)][-CHAT_TURNS:]
+                click.echo(format_answer_plain(answer, engine.articles()))
 
 
-def _ask(engine: NewsEngine, text: str, top_k: int | None) -> Answer:
+CHAT_TURNS = 3  # what the terminal chat remembers, as the bot does by default
+
+
+def _with_context(line: str) -> tuple[str, list[Turn]]:
+    """A stdin line: a question, or {"question": ..., "context": [...]} (see ``ask``)."""
+    if not line.startswith("{"):
+        return line, []
+    try:
+        raw = json.loads(line)
+        turns = [
+            Turn(item)
+            if isinstance(item, str)
+            else Turn(
+                str(item["question"]),
+                tuple((str(a), int(p)) for a, p in item.get("cited") or ()),
+            )
+            for item in raw.get("context") or ()
+        ]
+        return str(raw["question"]), turns
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise click.UsageError(
+            f"Cannot read {line[:80]!r}: a line is a question or a JSON object like "
+            '{"question": "Who made it?", "context": ["What is GigaChat?"]}'
+            f" ({exc})"
+        ) from exc
+
+
+def _ask(engine: NewsEngine, text: str, top_k: int | None, earlier: Sequence[Turn] = ()) -> Answer:
     """Ask, with the question cut to the length the bot reads (said on stderr when it is)."""
     question, was_cut = cut_question(text)
     if was_cut:
@@ -126,7 +166,7 @@ def _ask(engine: NewsEngine, text: str, top_k: int | None) -> Answer:
             f"{len(question)} were used.",
             err=True,
         )
-    return engine.ask(question, top_k)
+    return engine.ask(question, top_k, earlier)
 
 
 @cli.command(name="eval")

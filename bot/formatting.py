@@ -41,7 +41,9 @@ _TEXTS: dict[str, dict[str, str]] = {
         "Every answer quotes the articles with [1] [2] [3] markers; press a button under it "
         "to read the full paragraph.\n\n"
         "/sources lists the articles I know. /start shows example questions. /subscribe "
-        "sends you the title and link of each new article I read; /unsubscribe stops it.",
+        "sends you the title and link of each new article I read; /unsubscribe stops it.\n\n"
+        "I read a follow-up (“Who made it?”, “and when?”) with your last questions; /new starts "
+        "afresh.",
         "sources_title": "<b>Articles I know ({count})</b>",
         "paragraph": "paragraph {n}",
         "sources": "Sources:",
@@ -72,6 +74,11 @@ _TEXTS: dict[str, dict[str, str]] = {
         "cmd_sources": "The articles I know",
         "cmd_subscribe": "Get the title and link of each new article",
         "cmd_unsubscribe": "Stop new-article notices",
+        "cmd_new": "Start a new conversation (forget the earlier questions)",
+        "new_conversation": "New conversation: I have forgotten your earlier questions, so the "
+        "next one is read on its own.",
+        "about": "About: {subject}",
+        "not_mentioned": "None of them mentions {names}.",
         "subscribed": "Subscribed: I will send this chat the title and link of each new article "
         "once I have read it. /unsubscribe stops it.",
         "already_subscribed": "This chat is already subscribed; /unsubscribe stops the notices.",
@@ -97,7 +104,9 @@ _TEXTS: dict[str, dict[str, str]] = {
         "Каждый ответ цитирует статьи с пометками [1] [2] [3]; нажмите кнопку под ответом, "
         "чтобы прочитать абзац целиком.\n\n"
         "/sources — список статей. /start — примеры вопросов. /subscribe — присылать "
-        "заголовок и ссылку каждой новой статьи; /unsubscribe — перестать.",
+        "заголовок и ссылку каждой новой статьи; /unsubscribe — перестать.\n\n"
+        "Уточняющий вопрос («А кто его сделал?», «а когда?») я читаю вместе с вашими прошлыми "
+        "вопросами; /new — начать заново.",
         "sources_title": "<b>Статьи, которые я знаю ({count})</b>",
         "paragraph": "абзац {n}",
         "sources": "Источники:",
@@ -128,6 +137,11 @@ _TEXTS: dict[str, dict[str, str]] = {
         "cmd_sources": "Список статей",
         "cmd_subscribe": "Присылать заголовок и ссылку каждой новой статьи",
         "cmd_unsubscribe": "Не присылать новые статьи",
+        "cmd_new": "Новый разговор (забыть прежние вопросы)",
+        "new_conversation": "Новый разговор: прежние вопросы забыты, следующий я прочту сам по "
+        "себе.",
+        "about": "О чём: {subject}",
+        "not_mentioned": "Ни в одной из них не упоминается {names}.",
         "subscribed": "Подписка оформлена: я пришлю в этот чат заголовок и ссылку каждой новой "
         "статьи, когда прочитаю её. /unsubscribe — отписаться.",
         "already_subscribed": "Этот чат уже подписан; /unsubscribe — отписаться.",
@@ -141,7 +155,7 @@ _TEXTS: dict[str, dict[str, str]] = {
 }
 LANGUAGES = tuple(_TEXTS)
 # The public command menu, in this order.
-COMMANDS = ("start", "help", "ask", "sources", "subscribe", "unsubscribe")
+COMMANDS = ("start", "help", "ask", "new", "sources", "subscribe", "unsubscribe")
 
 _TAG_OR_ENTITY = re.compile(r"<[^>]*>|&[^;\s]*;")
 _TAG = re.compile(r"<(/?)([a-zA-Z-]+)")
@@ -231,9 +245,16 @@ def format_answer(
     blocks = []
     if was_cut:
         blocks.append(f"<i>{text_for(language, 'cut_note', limit=MAX_QUESTION_CHARS)}</i>")
+    if answer.about:
+        subject = escape(inline_snippet(", ".join(answer.about), MAX_ECHOED_QUESTION_CHARS))
+        blocks.append(f"<i>{text_for(language, 'about', subject=subject)}</i>")
     if not answer.found:
         question = escape(inline_snippet(answer.question, MAX_ECHOED_QUESTION_CHARS))
-        blocks.append(text_for(language, "not_found", question=question))
+        not_found = text_for(language, "not_found", question=question)
+        if answer.unknown:
+            names = escape(", ".join(answer.unknown))
+            not_found += " " + text_for(language, "not_mentioned", names=names)
+        blocks.append(not_found)
         blocks.append(_known_articles(articles, language))
     else:
         blocks.append(escape(answer.text))

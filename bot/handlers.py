@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,9 +32,10 @@ from bot import formatting
 from bot.chat_order import ChatOrderedProcessor
 from bot.formatting import SourceRef, pick_language, text_for
 from bot.live import LiveIndex
+from bot.memory import ChatMemory, Conversation
 from bot.rate_limit import ChatRateLimiter, DeliveryUncertainError, SendAbandonedError
 from bot.settings import BotSettings
-from index import Answer, Citation, NewsEngine, NewsIndexError
+from index import Answer, Citation, NewsEngine, NewsIndexError, Turn
 
 logger = logging.getLogger(__name__)
 
@@ -65,11 +67,13 @@ class BotState:
         self._live: LiveIndex | None = None
         self.settings = BotSettings()
         self.stats = Stats()
+        self.memory: ChatMemory | None = None  # None: every question stands alone
 
     def attach(self, engine: NewsEngine, settings: BotSettings) -> None:
         self._engine = engine
         self.settings = settings
         self._live = LiveIndex(engine, settings)
+        self.memory = _open_memory(settings)
 
     @property
     def engine(self) -> NewsEngine:
@@ -82,6 +86,24 @@ class BotState:
         if self._live is None:
             raise RuntimeError("BotState.attach(engine, settings) was not called")
         return self._live
+
+
+def _open_memory(settings: BotSettings) -> ChatMemory | None:
+    if not settings.context_turns:
+        return None
+    try:
+        return ChatMemory(
+            settings.conversations_path,
+            max_turns=settings.context_turns,
+            max_age_s=settings.context_minutes * 60,
+        )
+    except (OSError, sqlite3.Error) as exc:
+        logger.error(
+            "Follow-ups are off: cannot open %s (%s); check that its folder is writable",
+            settings.conversations_path,
+            exc,
+        )
+        return None
 
 
 class NewsContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotState]):
@@ -171,6 +193,14 @@ async def reload_command(update: Update, context: NewsContext) -> None:
     )
     await _reply(update, [text])
     await context.state.live.send_notices(context.bot)
+
+
+async def new(update: Update, context: NewsContext) -> None:
+    """/new: forget this conversation's earlier questions; the next one stands alone."""
+    memory, who = context.state.memory, _conversation(update)
+    if memory is not None and who is not None:
+        await asyncio.to_thread(memory.forget, who)
+    await _reply(update, [text_for(_language(update), "new_conversation")])
 
 
 async def subscribe(update: Update, context: NewsContext) -> None:
@@ -339,8 +369,10 @@ async def _answer(update: Update, context: NewsContext, text: str) -> None:
     # Taken before asking: a "not found" reply then never lists an article from an index
     # swapped in after the question was searched.
     known = engine.articles()
+    memory, who = context.state.memory, _conversation(update)
     try:
-        answer = await asyncio.to_thread(engine.ask, question)
+        earlier = await _earlier_turns(update, memory, who)
+        answer = await asyncio.to_thread(engine.ask, question, None, earlier)
     finally:
         await _finish_typing(typing)
     context.state.stats.record(answer)
@@ -348,7 +380,37 @@ async def _answer(update: Update, context: NewsContext, text: str) -> None:
     texts = formatting.format_answer(answer, articles, language, was_cut=was_cut)
     # Buttons in the order the sources are listed: the quoted ones, then "see also".
     buttons = _keyboard(answer.cited + answer.see_also) if answer.found else None
-    await _reply(update, texts, buttons)
+    sent = await _reply(update, texts, buttons)
+    if memory is not None and who is not None:
+        cited = tuple((c.article_id, c.paragraph) for c in answer.cited)
+        await asyncio.to_thread(memory.remember, who, Turn(question, cited), sent)
+
+
+def _conversation(update: Update) -> Conversation | None:
+    """Whose context a message belongs to: the private chat, or one user in a group. An edited
+    question belongs to none: it is answered again on its own and not remembered twice."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or update.edited_message is not None:
+        return None
+    if chat.type == ChatType.PRIVATE:
+        return Conversation(chat.id)
+    return Conversation(chat.id, user.id if user is not None else 0)
+
+
+async def _earlier_turns(
+    update: Update, memory: ChatMemory | None, who: Conversation | None
+) -> list[Turn]:
+    """The turns a question is read with: the thread of the bot's message it replies to, else
+    its conversation's recent ones."""
+    if memory is None or who is None:
+        return []
+    message = update.effective_message
+    replied = message.reply_to_message if message is not None else None
+    if replied is not None and replied.from_user is not None and replied.from_user.is_bot:
+        thread = await asyncio.to_thread(memory.thread, who.chat_id, replied.message_id)
+        if thread:
+            return thread
+    return await asyncio.to_thread(memory.context, who)
 
 
 def _has_backlog(context: NewsContext, chat_id: int) -> bool:
@@ -388,23 +450,27 @@ def _keyboard(citations: Sequence[Citation]) -> InlineKeyboardMarkup | None:
 
 async def _reply(
     update: Update, texts: Sequence[str], markup: InlineKeyboardMarkup | None = None
-) -> None:
-    """Send ``texts`` in order as replies; the keyboard goes under the last one."""
+) -> list[int]:
+    """Send ``texts`` in order as replies; the keyboard goes under the last one. Returns the ids
+    of the messages sent (a reply to one of them continues its thread)."""
     message = update.effective_message
     if message is None:
-        return
+        return []
     quote = message.chat.type != ChatType.PRIVATE
+    sent = []
     for number, text in enumerate(texts):
         is_last = number == len(texts) - 1
         try:
-            await message.reply_text(
+            reply = await message.reply_text(
                 text,
                 do_quote=quote and number == 0,
                 reply_markup=markup if is_last else None,
             )
+            sent.append(reply.message_id)
         except DeliveryUncertainError as exc:
             # Most likely delivered: the rest of the reply follows it, and nothing is resent.
             logger.warning("%s", exc)
+    return sent
 
 
 def _language(update: Update, text: str = "") -> str:

@@ -42,6 +42,9 @@ class BotSettings:
     chat_burst: int = 3
     group_messages_per_min: int = 20
     messages_per_s: int = 25
+    # Conversations (bot.memory): a follow-up is read with this many earlier turns, this recent.
+    context_turns: int = 3
+    context_minutes: float = 10.0
 
     def __post_init__(self) -> None:
         if self.log_level not in LOG_LEVELS:
@@ -51,6 +54,16 @@ class BotSettings:
         if self.feed_interval_min <= 0:
             raise ConfigError("FEED_INTERVAL_MIN must be a positive number of minutes, e.g. 30")
         self._check_send_limits()
+        if not 0 <= self.context_turns <= 20:
+            raise ConfigError(
+                "CONTEXT_TURNS must be a whole number from 0 to 20, e.g. 3 (0: every question "
+                "stands alone)"
+            )
+        if not 0 < self.context_minutes <= 24 * 60:
+            raise ConfigError(
+                "CONTEXT_MINUTES must be above 0 and at most 1440 (a day), e.g. 10: how long a "
+                "follow-up may come after the question it follows"
+            )
 
     def _check_send_limits(self) -> None:
         if not 1 <= self.send_deadline_s <= 86_400:
@@ -74,6 +87,12 @@ class BotSettings:
                     f"{name} must be a whole number from {low} to {high}, e.g. {example}; "
                     f"got {value}"
                 )
+
+    @property
+    def conversations_path(self) -> Path:
+        """Each chat's recent questions, for follow-ups: an SQLite file beside the index."""
+        index_dir = self.engine.index_dir
+        return index_dir.parent / f"{index_dir.name}-conversations.sqlite3"
 
     @property
     def subscriptions_path(self) -> Path:
@@ -103,6 +122,8 @@ class BotSettings:
             ("CHAT_BURST", "chat_burst", as_int),
             ("GROUP_MESSAGES_PER_MIN", "group_messages_per_min", as_int),
             ("MESSAGES_PER_S", "messages_per_s", as_int),
+            ("CONTEXT_TURNS", "context_turns", as_int),
+            ("CONTEXT_MINUTES", "context_minutes", as_float),
         ]
         engine = Settings.from_env(environ)
         return cls(engine=engine, **parse_env(environ, variables))  # type: ignore[arg-type]

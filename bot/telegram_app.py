@@ -146,6 +146,7 @@ def _add_handlers(application: NewsApplication) -> None:
         ("stats", handlers.stats),
         ("subscribe", handlers.subscribe),
         ("unsubscribe", handlers.unsubscribe),
+        ("new", handlers.new),
     ):
         application.add_handler(CommandHandler(name, callback, filters=messages))
     text = messages & filters.TEXT & ~filters.COMMAND

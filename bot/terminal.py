@@ -11,7 +11,13 @@ WIDTH = 88
 
 
 def format_answer_plain(answer: Answer, articles: Sequence[ArticleInfo] = ()) -> str:
-    """The answer, then its numbered sources; or a "not found" note listing what is known."""
+    """The answer, then its numbered sources; or a "not found" note listing what is known. A
+    follow-up starts with what it was read with ("About: GigaChat")."""
+    about = [f"(About: {', '.join(answer.about)})"] if answer.about else []
+    return "\n".join([*about, _answer_lines(answer, articles)])
+
+
+def _answer_lines(answer: Answer, articles: Sequence[ArticleInfo]) -> str:
     if not answer.found:
         lines = ["Not found in the articles I know."]
         if answer.unknown:

@@ -8,6 +8,7 @@ paragraphs, and rebuilds and hot-swaps the index.
 from index.articles import ArticleProblem, LoadResult, load_articles, split_paragraphs
 from index.build import BuildReport, Progress, build_index
 from index.config import Settings
+from index.conversation import Turn
 from index.embedders import Embedder
 from index.engine import NewsEngine, Retrieval, load_embedders
 from index.errors import (
@@ -88,6 +89,7 @@ __all__ = [
     "Retrieval",
     "Settings",
     "TooManyRedirectsError",
+    "Turn",
     "UnsafeURLError",
     "build_index",
     "detect_language",

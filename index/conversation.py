@@ -43,16 +43,18 @@ class Turn:
         return {"question": self.question, "cited": [list(c) for c in self.cited]}
 
 
-def leans_on_context(question: str, own_words: Sequence[str]) -> bool:
+def leans_on_context(question: str, own_words: Sequence[str], names: Sequence[str] = ()) -> bool:
     """Whether ``question`` points back at earlier turns rather than standing on its own.
 
     Args:
         question: the question as asked.
         own_words: its content words (stemmed, stop words dropped), as the retriever reads them.
+        names: the names it mentions: a short question naming its subject ("Who developed
+            GigaChat?") stands on its own.
     """
     words = [w.casefold() for w in _WORD.findall(question)]
     if _OPENERS.match(question):
         return True
     if any(w in _POINTERS for w in words):
         return True
-    return len(own_words) < MIN_OWN_WORDS
+    return len(own_words) < MIN_OWN_WORDS and not names

@@ -215,7 +215,7 @@ class NewsEngine:
         top_k = top_k or self.settings.top_k
         query = retriever.embed(question)
         alone = Retrieval(query, retriever.search(query, top_k), retriever)
-        if not context or not leans_on_context(question, query.words):
+        if not context or not leans_on_context(question, query.words, query.facts.names):
             return alone
         # One more retrieval: the question's vectors mixed with the last question's (and their
         # words together); the question's own facts still decide "not found" (its names, the

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bot.formatting import format_answer
+from bot.memory import ChatMemory
 from bot.settings import BotSettings
 from bot.telegram_app import NewsApplication, build_application, serve
 from index.engine import NewsEngine
@@ -54,6 +57,15 @@ async def running_bot(
     """The bot polling the fake; on exit it must stop cleanly and have sent nothing invalid."""
     settings = bot_settings(engine, api, **changes)
     application = build_application(settings, engine)
+    # Each test its own conversations: the session's engine (and so the file beside its index)
+    # is shared, and the fake numbers messages from 1000 again for every test.
+    memories = tempfile.TemporaryDirectory(prefix="newsbot-memory-")
+    if application.bot_data.memory is not None:
+        application.bot_data.memory = ChatMemory(
+            Path(memories.name) / "conversations.sqlite3",
+            max_turns=settings.context_turns,
+            max_age_s=settings.context_minutes * 60,
+        )
     stop = asyncio.Event()
     task = asyncio.create_task(serve(application, stop, drop_pending=True))
     await api.wait_until_polling()
@@ -62,6 +74,7 @@ async def running_bot(
     finally:
         stop.set()
         assert await asyncio.wait_for(task, 10) == 0
+        memories.cleanup()
     assert [(c.method, c.error) for c in api.rejected()] == []
 
 

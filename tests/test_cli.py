@@ -23,6 +23,8 @@ from index.evaluate import EvalQuestion, EvalResult, Outcome
 from index.text import split_sentences
 from tests.conftest import ROOT, SEED_QUESTIONS, SEEDS
 
+SEED_ID = "000_93de25b234f683de"
+
 
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch, embedders: list[Embedder]) -> CliRunner:
@@ -99,6 +101,45 @@ def test_ask_reads_questions_from_stdin_one_json_line_each(
         "When is the annual press conference?",
     ]
     assert "December 19" in lines[1]["answer"]
+
+
+def test_ask_stdin_reads_follow_ups_with_their_context(
+    runner: CliRunner, folders: list[str]
+) -> None:
+    lines = [
+        json.dumps({"question": "Who made it?", "context": ["What is GigaChat?"]}),
+        json.dumps(
+            {
+                "question": "What will the Kremlin use it for?",
+                "context": [{"question": "Who developed GigaChat?", "cited": [[SEED_ID, 9]]}],
+            }
+        ),
+        "Who made it?",  # a plain line stands alone: ask is stateless
+    ]
+    result = runner.invoke(cli, ["ask", "-", "--json", *folders], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    answers = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert answers[0]["about"] == ["GigaChat"]
+    assert "Sberbank" in answers[0]["answer"]
+    assert answers[1]["about"] == ["GigaChat"]
+    assert "questions submitted by the public" in answers[1]["answer"]
+    assert "about" not in answers[2]
+
+
+def test_ask_stdin_says_what_a_bad_json_line_should_be(
+    runner: CliRunner, folders: list[str]
+) -> None:
+    result = runner.invoke(cli, ["ask", "-", "--json", *folders], input='{"context": []}\n')
+    assert result.exit_code == 2
+    assert '"question": "Who made it?"' in result.output
+
+
+def test_chat_follows_up_and_new_starts_afresh(runner: CliRunner, folders: list[str]) -> None:
+    questions = "What is GigaChat?\nWho made it?\n/new\nWho made it?\n"
+    result = runner.invoke(cli, ["chat", *folders], input=questions)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("(About: GigaChat)") == 1
+    assert "New conversation: your earlier questions are forgotten." in result.output
 
 
 def test_ask_prints_answer_and_numbered_sources(runner: CliRunner, folders: list[str]) -> None:

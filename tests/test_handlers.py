@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Sequence
 
 import pytest
 
 from bot.formatting import format_answer, source_button_data
 from index.config import Settings
+from index.conversation import Turn
 from index.engine import NewsEngine
 from index.models import Answer
 from tests.fake_bot_api import BOT_USERNAME, ApiCall, FakeBotApi, group_chat, user_object
@@ -249,7 +251,7 @@ def _errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 class _BrokenEngine(NewsEngine):
     """An engine whose retrieval fails, to exercise the error handler."""
 
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
+    def ask(self, question: str, top_k: int | None = None, context: Sequence[Turn] = ()) -> Answer:
         raise OSError("the disk is on fire")
 
 
@@ -364,3 +366,71 @@ async def test_article_links_dates_and_markup_are_escaped(
         f"<b>[1]</b> {link}{title}</a>, paragraph 1\n\n<blockquote>AT&amp;T agreed to buy Time "
         "Warner for &lt;$85 billion&gt; in cash &amp; stock, the companies said.</blockquote>"
     )
+
+
+# --- conversations: follow-ups read with the earlier turns ------------------------------------
+
+
+async def test_a_private_follow_up_is_answered_from_the_previous_question(
+    bot: RunningBot,
+) -> None:
+    user = user_object()
+    bot.api.send_text(user, "What is GigaChat?")
+    await bot.api.wait_for_replies(user["id"])
+    bot.api.send_text(user, "Who made it?")
+    replies = await bot.api.wait_for_replies(user["id"], 2)
+    text = replies[1].params["text"]
+    assert text.startswith("<i>About: GigaChat</i>\n\n")  # what it understood
+    assert "Sberbank" in text
+    assert "paragraph 9" in text
+
+
+async def test_new_forgets_the_conversation(bot: RunningBot) -> None:
+    user = user_object(language_code="ru")
+    bot.api.send_text(user, "What is GigaChat?")
+    await bot.api.wait_for_replies(user["id"])
+    bot.api.send_text(user, "/new")
+    replies = await bot.api.wait_for_replies(user["id"], 2)
+    assert replies[1].params["text"].startswith("Новый разговор: прежние вопросы забыты")
+    bot.api.send_text(user, "Who made it?")
+    replies = await bot.api.wait_for_replies(user["id"], 3)
+    assert "About:" not in replies[2].params["text"]
+    assert "О чём:" not in replies[2].params["text"]
+
+
+async def test_two_users_in_a_group_keep_separate_contexts(bot: RunningBot) -> None:
+    alice, bob, chat = user_object(), user_object(), group_chat(-700)
+    mention = f"@{BOT_USERNAME}"
+    bot.api.send_text(alice, f"{mention} What is GigaChat?", chat=chat)
+    await bot.api.wait_for_replies(chat["id"], 1)
+    bot.api.send_text(bob, f"{mention} Where did Putin speak about AI?", chat=chat)
+    await bot.api.wait_for_replies(chat["id"], 2)
+    bot.api.send_text(alice, f"{mention} who made it?", chat=chat)
+    replies = await bot.api.wait_for_replies(chat["id"], 3)
+    assert replies[2].params["text"].startswith("<i>About: GigaChat</i>")
+    assert "Sberbank" in replies[2].params["text"]
+    bot.api.send_text(bob, f"{mention} and on which day?", chat=chat)
+    replies = await bot.api.wait_for_replies(chat["id"], 4)
+    assert "About: GigaChat" not in replies[3].params["text"]  # Bob's own thread
+    assert "Wednesday" in replies[3].params["text"]
+
+
+async def test_a_reply_to_a_bot_message_continues_that_messages_thread(bot: RunningBot) -> None:
+    user, chat = user_object(), group_chat(-800)
+    mention = f"@{BOT_USERNAME}"
+    bot.api.send_text(user, f"{mention} What is GigaChat?", chat=chat)
+    [gigachat] = await bot.api.wait_for_replies(chat["id"], 1)
+    bot.api.send_text(user, f"{mention} Where did Putin speak about AI?", chat=chat)
+    await bot.api.wait_for_replies(chat["id"], 2)
+    # Replying to the GigaChat answer: the thread of that message, not the latest question.
+    bot.api.send_text(user, "who made it?", chat=chat, reply_to=bot.api.sent_message(gigachat))
+    replies = await bot.api.wait_for_replies(chat["id"], 3)
+    assert replies[2].params["text"].startswith("<i>About: GigaChat</i>")
+    assert "Sberbank" in replies[2].params["text"]
+
+
+async def test_a_question_naming_what_no_article_mentions_says_so(bot: RunningBot) -> None:
+    user = user_object()
+    bot.api.send_text(user, "What did Putin say about Gemini?")
+    [reply] = await bot.api.wait_for_replies(user["id"])
+    assert "None of them mentions Gemini." in reply.params["text"]

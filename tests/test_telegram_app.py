@@ -30,6 +30,7 @@ async def test_command_menu_and_start_up_line(
         "start",
         "help",
         "ask",
+        "new",
         "sources",
         "subscribe",
         "unsubscribe",
@@ -38,6 +39,7 @@ async def test_command_menu_and_start_up_line(
         "command": "ask",
         "description": "Задать вопрос по статьям",
     }
+    assert fake_api.commands["ru"][3]["description"] == "Новый разговор (забыть прежние вопросы)"
     lines = [r.getMessage() for r in caplog.records if r.name == "bot.telegram_app"]
     assert f"Bot @{BOT_USERNAME} is up: 1 articles, 10 passages (index " in lines[0]
 
@@ -116,3 +118,63 @@ def test_sigint_stops_the_bot_cleanly_and_the_token_never_shows(
     assert "Received SIGINT; shutting down" in err
     assert "TEST-TOKEN" not in out + err
     assert "<token>" in err  # PTB's own debug line with the API URL was redacted
+
+
+def _run_bot_process(api: FakeBotApi, engine: NewsEngine, cwd: Path) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": api.base_url,
+        "ARTICLES_DIR": str(engine.settings.articles_dir),
+        "INDEX_DIR": str(engine.settings.index_dir),
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONPATH": str(ROOT),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    polls = len(api.calls_of("getUpdates", ok=None))
+    api.wait_until(
+        lambda: len(api.calls_of("getUpdates", ok=None)) > polls or process.poll() is not None,
+        timeout_s=90,
+        what="the bot to start polling",
+    )
+    assert process.poll() is None, process.communicate()
+    return process
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        _, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err[-2000:]
+
+
+def test_a_conversation_survives_a_restart_of_the_bot(
+    fake_api: FakeBotApi, engine: NewsEngine, tmp_path: Path
+) -> None:
+    user = user_object()
+    first = _run_bot_process(fake_api, engine, tmp_path)
+    try:
+        fake_api.send_text(user, "What is GigaChat?")
+        fake_api.wait_until(lambda: fake_api.sent(user["id"]), what="the first answer")
+    finally:
+        _stop(first)
+    second = _run_bot_process(fake_api, engine, tmp_path)
+    try:
+        fake_api.send_text(user, "Who made it?")
+        fake_api.wait_until(lambda: len(fake_api.sent(user["id"])) == 2, what="the follow-up")
+    finally:
+        _stop(second)
+    follow_up = fake_api.sent(user["id"])[1].params["text"]
+    assert follow_up.startswith("<i>About: GigaChat</i>")
+    assert "Sberbank" in follow_up
