@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import pytest
 
+from index.conversation import Turn
 from index.engine import NewsEngine
 from index.models import Answer
 from tests.fake_bot_api import FakeBotApi, user_object
@@ -20,10 +22,10 @@ SLOW_S = 1.5
 class _SlowEngine(NewsEngine):
     """Takes ``SLOW_S`` over one question, as a long retrieval on a busy machine would."""
 
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
+    def ask(self, question: str, top_k: int | None = None, context: Sequence[Turn] = ()) -> Answer:
         if question == SLOW_QUESTION:
             time.sleep(SLOW_S)
-        return super().ask(question, top_k)
+        return super().ask(question, top_k, context)
 
 
 async def test_a_slow_question_is_answered_before_the_next_and_other_chats_do_not_wait(

@@ -12,7 +12,7 @@ import json
 import logging
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from telegram.ext import ExtBot
@@ -36,6 +36,14 @@ def _questions(count: int) -> list[str]:
     seeded = [q["question"] for q in map(json.loads, lines) if q["lang"] == "en" and q["answers"]]
     numbered = [f"What did the harbour master of Brest say on day {n}?" for n in range(count)]
     return (seeded + numbered)[:count]
+
+
+@pytest.fixture
+async def bot(fake_api: FakeBotApi, seed_engine: NewsEngine) -> AsyncIterator[RunningBot]:
+    """The bot with every question standing alone (CONTEXT_TURNS=0): what is checked here is
+    delivery, so each reply is ``engine.ask``'s, not a follow-up's (tests/test_handlers.py)."""
+    async with running_bot(seed_engine, fake_api, context_turns=0) as running:
+        yield running
 
 
 def _expected(engine: NewsEngine, questions: Sequence[str]) -> list[str]:
