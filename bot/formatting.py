@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
 
-from index import Answer, ArticleInfo, Citation, Paragraph, detect_language
+from index import Answer, ArticleInfo, Citation, Paragraph, cut_at_word, detect_language
 
 MAX_MESSAGE_UTF16 = 4096  # Telegram's limit for one message's text
 MAX_CALLBACK_DATA_BYTES = 64  # Telegram's limit for a button's callback_data
@@ -189,11 +189,8 @@ def utf16_len(text: str) -> int:
 def cut_question(text: str, limit: int = MAX_QUESTION_CHARS) -> tuple[str, bool]:
     """The question to retrieve with, cut at a word boundary to ``limit`` characters."""
     text = text.strip()
-    if len(text) <= limit:
-        return text, False
-    head = text[:limit]
-    space = head.rfind(" ")
-    return (head[:space] if space > limit // 2 else head).rstrip(), True
+    cut = cut_at_word(text, limit)
+    return cut, cut != text
 
 
 # --- answers ------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ from index.models import (
     Paragraph,
     Passage,
 )
-from index.text import detect_language
+from index.text import cut_at_word, detect_language
 
 __all__ = [
     "RANKS",
@@ -92,6 +92,7 @@ __all__ = [
     "Turn",
     "UnsafeURLError",
     "build_index",
+    "cut_at_word",
     "detect_language",
     "load_articles",
     "load_embedders",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from index.lexical import tokenize
 from index.models import Answer, AnswerSentence, Citation, Hit
 from index.question import holds_kind, read_question
-from index.text import split_sentences
+from index.text import cut_at_word, split_sentences
 
 SentenceScorer = Callable[[Sequence[str]], Sequence[float]]
 WordWeight = Callable[[str], float]
@@ -141,7 +141,9 @@ def answer_question(
         for c, s in zip(candidates, scorer([c.text for c in candidates]), strict=True)
     ]
     chosen = _choose(candidates, scores)
-    sentences = tuple(AnswerSentence(c.text, c.citation) for c in chosen)
+    # A sentence is quoted whole up to MAX_ANSWER_CHARS; of a longer one (a paragraph without
+    # sentence ends) the stretch that answers best, and the citation's button shows the rest.
+    sentences = tuple(AnswerSentence(_quoted(c.text, scorer), c.citation) for c in chosen)
     return Answer(question, True, sentences, citations, language)
 
 
@@ -158,3 +160,24 @@ def _choose(candidates: Sequence[_Candidate], scores: Sequence[float]) -> list[_
             length += len(candidates[i].text)
     # Quote in reading order: by passage rank, then position in the passage.
     return sorted((candidates[i] for i in chosen), key=lambda c: (c.passage_rank, c.position))
+
+
+def _quoted(sentence: str, scorer: SentenceScorer) -> str:
+    """``sentence``, or of one over ``MAX_ANSWER_CHARS`` the stretch of words the scorer likes
+    best (windows overlapping by half), with "…" where it was cut."""
+    if len(sentence) <= MAX_ANSWER_CHARS:
+        return sentence
+    limit = MAX_ANSWER_CHARS - 2  # room for the marks
+    starts = [0]
+    while True:
+        rest = sentence[starts[-1] :]
+        if len(rest) <= limit:
+            break
+        half = cut_at_word(rest, limit // 2)
+        starts.append(starts[-1] + len(half) + (1 if rest[len(half) : len(half) + 1] == " " else 0))
+    windows = [cut_at_word(sentence[start:], limit) for start in starts]
+    scores = scorer(windows)
+    best = max(range(len(windows)), key=lambda i: scores[i])  # the first of equals
+    start, window = starts[best], windows[best]
+    end = start + len(window)
+    return ("…" if start else "") + window + ("…" if end < len(sentence) else "")

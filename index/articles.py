@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,9 @@ logger = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = (".txt", ".md", ".json")
 LINK_OUT = "a link to a file outside the articles folder (copy the file in instead)"
+# No model window (at most 512 tokens) holds more characters than this of real text.
+WINDOW_MAX_CHARS = 4000
+DEFAULT_MAX_BYTES = 2_000_000  # an article file's size limit (Settings.article_max_bytes)
 # Stray marks some feeds leave at the end of a title line (the seed's title ends in “`).
 _TITLE_TRAILING = " \t\"'`“”‘’«»"
 
@@ -169,15 +173,21 @@ class ArticleReader:
     the file system's timestamp granularity is never missed.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
         self._parsed: dict[Path, tuple[FileSignature, list[Article]]] = {}
 
     def read(self, path: Path, signature: FileSignature) -> list[Article]:
         """The articles in ``path``, whose signature was just taken.
 
         Raises:
-            ArticleError: the file cannot be read, decoded or parsed.
+            ArticleError: the file cannot be read, decoded or parsed, or is over ``max_bytes``.
         """
+        if signature.size > self.max_bytes:
+            raise ArticleError(
+                f"{signature.size:,} bytes, over the {self.max_bytes:,}-byte limit for an article "
+                "(ARTICLE_MAX_BYTES)"
+            )
         known = self._parsed.get(path)
         if known is not None and known[0] == signature:
             return known[1]
@@ -199,6 +209,11 @@ def load_articles(folder: Path, reader: ArticleReader | None = None) -> LoadResu
     Raises:
         NoArticlesError: the folder does not exist or holds no article file at all.
     """
+    if folder.exists() and not folder.is_dir():
+        raise NoArticlesError(
+            f"The articles folder {folder} is a file, not a folder; set ARTICLES_DIR (or "
+            "--articles) to the folder that holds the articles."
+        )
     if not folder.is_dir():
         raise NoArticlesError(
             f"The articles folder {folder} does not exist; create it and put .txt, .md or .json "
@@ -207,9 +222,9 @@ def load_articles(folder: Path, reader: ArticleReader | None = None) -> LoadResu
     # Dot-files are left out (editors' and rsync's temporary files), and links leaving the folder.
     links_out: list[str] = []
     files = scan_folder(folder, ARTICLE_SUFFIXES, links_out)
+    # Problems are returned, not logged: the caller reports each once (the CLI on stderr, the
+    # bot in its log).
     problems = [ArticleProblem(folder / name, LINK_OUT, refused=True) for name in links_out]
-    for problem in problems:
-        logger.warning("Skipped %s: %s", problem.path.name, problem.reason)
     if not files:
         raise NoArticlesError(
             f"No articles in {folder}: add .txt, .md or .json files (README, 'Adding articles')."
@@ -224,18 +239,18 @@ def load_articles(folder: Path, reader: ArticleReader | None = None) -> LoadResu
                     raise ArticleError(f"article id {article.article_id!r} is used twice")
                 articles[article.article_id] = article
         except ArticleError as exc:
-            logger.warning("Skipped %s: %s", path.name, exc)
             problems.append(ArticleProblem(path, str(exc)))
     return LoadResult(tuple(articles.values()), tuple(problems))
 
 
 def article_passages(article: Article, fits: Callable[[str], bool]) -> list[Passage]:
     """Split an article into passages: one per paragraph, or sentence-packed pieces of a paragraph
-    that does not fit the model's input window (``fits`` says whether a text fits).
+    that does not fit the model's input window (``fits`` says whether a text fits); a sentence
+    that does not fit alone (a paragraph with no sentence end) is cut at words.
     """
     passages = []
     for number, paragraph in enumerate(article.paragraphs, start=1):
-        pieces = [paragraph] if fits(paragraph) else _pack_sentences(paragraph, fits)
+        pieces = [paragraph] if _fits(paragraph, fits) else _pack_sentences(paragraph, fits)
         for piece_number, piece in enumerate(pieces):
             passages.append(
                 Passage(
@@ -252,17 +267,79 @@ def article_passages(article: Article, fits: Callable[[str], bool]) -> list[Pass
     return passages
 
 
+def _fits(text: str, fits: Callable[[str], bool]) -> bool:
+    # Length first: the tokenizer never sees a text too long for any window (a 20 MB paragraph
+    # took gigabytes and minutes to count).
+    return len(text) <= WINDOW_MAX_CHARS and fits(text)
+
+
 def _pack_sentences(paragraph: str, fits: Callable[[str], bool]) -> list[str]:
     pieces: list[str] = []
     current = ""
     for sentence in split_sentences(paragraph):
-        candidate = f"{current} {sentence}".strip()
-        if current and not fits(candidate):
-            pieces.append(current)
-            candidate = sentence
-        current = candidate
+        parts = [sentence] if _fits(sentence, fits) else _cut_at_words(sentence, fits)
+        for part in parts:
+            candidate = f"{current} {part}".strip()
+            if current and not _fits(candidate, fits):
+                pieces.append(current)
+                candidate = part
+            current = candidate
     if current:
         pieces.append(current)
-    # A single sentence longer than the window stays whole: the model truncates it, nothing is lost
-    # from the cited text.
     return pieces
+
+
+def _cut_at_words(text: str, fits: Callable[[str], bool]) -> list[str]:
+    """``text`` in pieces of as many words as fit; a word longer than the window alone is cut
+    between characters."""
+    words = text.split(" ")
+    pieces: list[str] = []
+    start = 0
+    while start < len(words):
+        count = _words_that_fit(words, start, fits)
+        if count:
+            pieces.append(" ".join(words[start : start + count]))
+            start += count
+        else:
+            pieces.extend(_cut_word(words[start], fits))
+            start += 1
+    return pieces
+
+
+def _words_that_fit(words: list[str], start: int, fits: Callable[[str], bool]) -> int:
+    """How many words from ``start`` fit the window together (0 if the first alone does not)."""
+    most, length = 0, -1  # only the words short enough together are worth counting tokens of
+    while start + most < len(words):
+        length += 1 + len(words[start + most])
+        if length > WINDOW_MAX_CHARS:
+            break
+        most += 1
+    return _longest(most, lambda n: fits(" ".join(words[start : start + n])))
+
+
+def _cut_word(word: str, fits: Callable[[str], bool]) -> list[str]:
+    pieces = []
+    start = 0
+    while start < len(word):
+        most = min(len(word) - start, WINDOW_MAX_CHARS)
+        size = max(1, _longest(most, partial(_fits_slice, word, start, fits)))
+        pieces.append(word[start : start + size])
+        start += size
+    return pieces
+
+
+def _fits_slice(word: str, start: int, fits: Callable[[str], bool], size: int) -> bool:
+    return fits(word[start : start + size])
+
+
+def _longest(most: int, fits_first: Callable[[int], bool]) -> int:
+    """The largest ``n <= most`` with ``fits_first(n)`` (which holds for 0 and, once false, stays
+    false): a binary search, so a piece costs a dozen tokenizer calls, not one per word."""
+    low, high = 0, most
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits_first(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from index.articles import DEFAULT_MAX_BYTES
 from index.errors import ConfigError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -93,6 +94,7 @@ class Settings:
     allow_private_urls: bool = False
     fetch_timeout_s: float = 10.0
     fetch_max_bytes: int = 5_000_000
+    article_max_bytes: int = DEFAULT_MAX_BYTES
 
     def __post_init__(self) -> None:
         if self.top_k < 1 or self.top_k > 20:
@@ -105,6 +107,8 @@ class Settings:
             raise ConfigError("FETCH_TIMEOUT_S must be between 0 and 300 seconds, e.g. 10")
         if self.fetch_max_bytes < 1024:
             raise ConfigError("FETCH_MAX_BYTES must be at least 1024 bytes, e.g. 5000000")
+        if self.article_max_bytes < 1024:
+            raise ConfigError("ARTICLE_MAX_BYTES must be at least 1024 bytes, e.g. 2000000")
 
     @property
     def feed_state_path(self) -> Path:
@@ -129,6 +133,7 @@ class Settings:
             ("MIN_SCORE", "min_score", as_float),
             ("FETCH_TIMEOUT_S", "fetch_timeout_s", as_float),
             ("FETCH_MAX_BYTES", "fetch_max_bytes", as_int),
+            ("ARTICLE_MAX_BYTES", "article_max_bytes", as_int),
             ("FEEDS", "feeds", _url_list),
             ("ALLOW_PRIVATE_URLS", "allow_private_urls", as_flag),
         ]

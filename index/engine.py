@@ -125,7 +125,7 @@ class NewsEngine:
         self._reload_lock = threading.Lock()
         # Kept from one build and reload to the next: parses of unchanged files, stemmed words of
         # unchanged passages.
-        self._reader = ArticleReader()
+        self._reader = ArticleReader(settings.article_max_bytes)
         self._terms = TermCache()
 
     @classmethod

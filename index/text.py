@@ -52,3 +52,13 @@ def detect_language(text: str) -> str:
     """``"ru"`` when the text is mostly Cyrillic, else ``"en"``."""
     cyrillic = len(CYRILLIC.findall(text))
     return "ru" if cyrillic and cyrillic >= len(_LATIN.findall(text)) else "en"
+
+
+def cut_at_word(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at the last space in its second half (in
+    the middle of a word only when there is none)."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    space = head.rfind(" ")
+    return (head[:space] if space > limit // 2 else head).rstrip()

@@ -89,3 +89,26 @@ def test_blended_scorer_adds_weighted_similarity_and_floors_unknown_sentences() 
     assert mixed[0] == pytest.approx(plain[0] + 1.8)
     assert mixed[1] == pytest.approx(plain[1] + 1.0)
     assert mixed[2] == pytest.approx(plain[2] + 1.0)  # the least similar known sentence's value
+
+
+def test_a_sentence_longer_than_an_answer_is_quoted_up_to_a_word() -> None:
+    run_on = " ".join(["GigaChat was built by Sberbank"] + [f"and part{i}" for i in range(400)])
+    (sentence,) = answer_question(
+        "Who built GigaChat?", [_hit(run_on, 0.9)], min_score=0.5
+    ).sentences
+    assert len(sentence.text) <= MAX_ANSWER_CHARS
+    assert sentence.text.endswith("…")
+    assert run_on.startswith(sentence.text.removesuffix("…") + " ")  # cut between words
+
+
+def test_of_a_long_sentence_the_stretch_that_answers_is_quoted() -> None:
+    filler = [f"and part{i}" for i in range(400)]
+    run_on = " ".join([*filler[:200], "GigaChat was built by Sberbank", *filler[200:]])
+    (sentence,) = answer_question(
+        "Who built GigaChat?", [_hit(run_on, 0.9)], min_score=0.5
+    ).sentences
+    assert len(sentence.text) <= MAX_ANSWER_CHARS
+    assert "GigaChat was built by Sberbank" in sentence.text
+    assert sentence.text.startswith("…")
+    assert sentence.text.endswith("…")
+    assert f" {sentence.text.strip('…')} " in f" {run_on} "  # whole words

@@ -104,6 +104,11 @@ def test_missing_or_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
         load_articles(tmp_path / "nowhere")
     with pytest.raises(NoArticlesError, match="No articles in"):
         load_articles(tmp_path)
+    (tmp_path / "notes.txt").write_text("Notes\n\nBody.", encoding="utf-8")
+    with pytest.raises(
+        NoArticlesError, match="notes.txt is a file, not a folder; set ARTICLES_DIR"
+    ):
+        load_articles(tmp_path / "notes.txt")
 
 
 def test_long_paragraph_is_split_at_sentences_and_keeps_its_number(tmp_path: Path) -> None:
@@ -118,6 +123,47 @@ def test_long_paragraph_is_split_at_sentences_and_keeps_its_number(tmp_path: Pat
     assert [p.piece for p in pieces] == list(range(len(pieces)))
     assert all(len(p.text) <= 130 for p in pieces)
     assert " ".join(p.text for p in pieces) == " ".join(sentences)  # nothing lost
+
+
+def test_a_paragraph_without_sentence_ends_is_cut_at_words(tmp_path: Path) -> None:
+    words = [f"word{i}" for i in range(3000)]  # ~23,000 characters, no full stop
+    (tmp_path / "run-on.md").write_text("Run-on\n\n" + " ".join(words), "utf-8")
+    (article,) = load_articles(tmp_path).articles
+    calls: list[int] = []
+
+    def fits(text: str) -> bool:
+        calls.append(len(text))
+        return len(text) <= 500
+
+    pieces = article_passages(article, fits)
+    assert len(pieces) > 40
+    assert all(len(p.text) <= 500 for p in pieces)
+    assert all(not p.text.startswith(" ") and not p.text.endswith(" ") for p in pieces)
+    assert " ".join(p.text for p in pieces) == " ".join(words)  # cut between words, nothing lost
+    # Texts over any window are never handed to the tokenizer, and a piece costs a binary
+    # search, not one call per word.
+    assert max(calls) <= articles_module.WINDOW_MAX_CHARS
+    assert len(calls) < 20 * len(pieces)
+
+
+def test_a_word_longer_than_the_window_is_cut_between_characters(tmp_path: Path) -> None:
+    (tmp_path / "blob.md").write_text("Blob\n\nStart " + "x" * 1200 + " end.", "utf-8")
+    (article,) = load_articles(tmp_path).articles
+    pieces = [p.text for p in article_passages(article, lambda text: len(text) <= 500)]
+    assert all(len(p) <= 500 for p in pieces)
+    assert "".join(pieces).replace(" ", "") == "Start" + "x" * 1200 + "end."
+
+
+def test_a_file_over_the_size_limit_is_skipped_with_a_reason(tmp_path: Path) -> None:
+    (tmp_path / "good.md").write_text("Good\n\nBody.", encoding="utf-8")
+    (tmp_path / "huge.txt").write_text("Huge\n\n" + "word " * 1000, encoding="utf-8")
+    result = load_articles(tmp_path, ArticleReader(max_bytes=2048))
+    assert [a.article_id for a in result.articles] == ["good"]
+    (problem,) = result.problems
+    assert problem.path.name == "huge.txt"
+    assert "5,006 bytes, over the 2,048-byte limit for an article (ARTICLE_MAX_BYTES)" in (
+        problem.reason
+    )
 
 
 def _age(path: Path, seconds: int) -> None:

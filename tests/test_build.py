@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,6 +30,25 @@ from index.store import (
 from index.text import split_sentences
 from tests.articles import VOLCANO
 from tests.conftest import ROOT
+
+
+def test_a_long_paragraph_without_full_stops_is_indexed_in_window_sized_pieces(
+    engine: NewsEngine, settings: Settings, capfd: pytest.CaptureFixture[str]
+) -> None:
+    filler = " ".join(f"the committee discussed agenda item {i} at length" for i in range(200))
+    text = f"Minutes of the harbour committee\n\n{filler} and the harbour master Ola Berg said"
+    text += " the new ferry terminal opens in May\n"  # ~10 KB in one paragraph, no full stop
+    (settings.articles_dir / "minutes.txt").write_text(text, encoding="utf-8")
+    report = engine.update_index()
+    assert report.added == ("minutes",)
+    pieces = [p for p in engine.retriever.snapshot.passages if p.article_id == "minutes"]
+    assert len(pieces) > 5
+    assert all(e.fits(p.text) for p in pieces for e in engine.embedders)
+    answer = engine.ask("When does the new ferry terminal open?")
+    assert answer.found
+    assert "ferry terminal opens in May" in answer.text
+    assert len(answer.text) <= 520  # a quote, not the paragraph
+    assert "Token indices sequence length" not in capfd.readouterr().err
 
 
 def test_second_build_embeds_nothing(engine: NewsEngine, settings: Settings) -> None:
@@ -175,6 +196,22 @@ def test_new_article_embeds_only_the_names_new_to_the_index(
     expected = _e5(embedders).embed_queries([sorted(new_names)[0]])[0]
     assert float(np.asarray(vectors[row], dtype=np.float32) @ expected) > 0.99  # float16 on disk
     assert engine.update_index().names_embedded == 0
+
+
+def test_an_article_over_the_size_limit_is_skipped_by_the_build(
+    settings: Settings, embedders: list[Embedder], seed_engine: NewsEngine
+) -> None:
+    shutil.copytree(seed_engine.settings.index_dir, settings.index_dir)
+    engine = NewsEngine.open(
+        dataclasses.replace(settings, article_max_bytes=4096), embedders, build_if_missing=False
+    )
+    (settings.articles_dir / "volcano.txt").write_text(VOLCANO, encoding="utf-8")  # < 4 KB
+    (settings.articles_dir / "huge.txt").write_text("Huge\n\n" + "lava " * 1000, "utf-8")
+    report = engine.update_index()
+    assert report.added == ("volcano",)
+    (problem,) = report.problems
+    assert problem.path.name == "huge.txt"
+    assert "over the 4,096-byte limit" in problem.reason
 
 
 def test_broken_file_is_skipped_and_keeps_its_last_good_version(

@@ -51,6 +51,14 @@ def test_values_are_parsed_and_blank_means_default() -> None:
         pytest.param({"MIN_SCORE": "high"}, "MIN_SCORE must be a number", id="min-score-text"),
         pytest.param({"TOP_K": "0"}, "TOP_K must be between 1 and 20", id="top-k-range"),
         pytest.param({"MULTILINGUAL_MODEL": "gpt"}, "MULTILINGUAL_MODEL must be", id="model"),
+        pytest.param(
+            {"ARTICLE_MAX_BYTES": "10"}, "ARTICLE_MAX_BYTES must be at least 1024", id="article-max"
+        ),
+        pytest.param(
+            {"ARTICLE_MAX_BYTES": "2e6"},
+            "ARTICLE_MAX_BYTES must be a whole number",
+            id="article-2e6",
+        ),
     ],
 )
 def test_bad_values_name_the_variable(environ: dict[str, str], message: str) -> None:
@@ -78,3 +86,9 @@ def test_feeds_setting_splits_on_commas_and_spaces() -> None:
     )
 
     assert settings.feeds == ("https://a.org/rss", "https://b.org/atom")
+
+
+def test_the_article_size_limit_is_read_from_the_environment(tmp_path: Path) -> None:
+    settings = Settings.from_env({"ARTICLE_MAX_BYTES": "4096", "ARTICLES_DIR": str(tmp_path)})
+    assert settings.article_max_bytes == 4096
+    assert Settings().article_max_bytes == 2_000_000

@@ -106,7 +106,8 @@ class SentenceTransformerEmbedder:
         return self._multilingual
 
     def fits(self, text: str) -> bool:
-        ids = self._model.tokenizer(self._passage_prefix + text)["input_ids"]
+        # verbose=False: the length is what is asked, no warning that it is over the window.
+        ids = self._model.tokenizer(self._passage_prefix + text, verbose=False)["input_ids"]
         return len(ids) <= self._max_tokens
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
