@@ -29,6 +29,21 @@ def configure_logging(level: str) -> None:
     )
     # httpx logs every request URL at INFO, and Telegram request URLs carry the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # faiss says at INFO which CPU build it tried ("Could not load library with AVX512 support"):
+    # noise, since it then loads the one that works.
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+
+
+class _NameTheDotenvFile(logging.Filter):
+    """python-dotenv's "could not parse statement starting at line N" does not say which file."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith("python-dotenv could not parse"):
+            record.msg = "Line %s of .env is not NAME=value; it is ignored"
+        return True
+
+
+logging.getLogger("dotenv.main").addFilter(_NameTheDotenvFile())
 
 
 def load_settings(articles: Path | None = None, index_dir: Path | None = None) -> BotSettings:

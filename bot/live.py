@@ -168,7 +168,8 @@ def _mark_sent(store: SubscriptionStore, notices: Sequence[Notice]) -> None:
 
 
 def _log_report(report: BuildReport, reason: str) -> None:
-    # Each unreadable file was already logged ("Skipped NAME: why") by index.articles.
+    for problem in report.problems:
+        logger.warning("Skipped %s: %s", problem.path.name, problem.reason)
     for article_id in report.kept_broken:
         logger.warning("Kept the last good version of %s; its file is broken", article_id)
     if report.version is None:

@@ -386,8 +386,12 @@ def build_lock(index_dir: Path) -> Iterator[None]:
         IndexWriteError: the folder cannot be written (read-only, not ours, disk full); the
             message says what to do. Raised by writes within the block too.
     """
+
+    def waiting() -> None:
+        logger.warning("Another build of the index in %s is running; waiting for it", index_dir)
+
     try:
-        with file_lock(index_dir / LOCK_FILE):
+        with file_lock(index_dir / LOCK_FILE, waiting):
             yield
     except OSError as exc:
         raise _not_writable(index_dir, exc) from exc

@@ -297,3 +297,33 @@ def test_newsbot_ask_as_a_process_builds_the_index_first(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     assert "building it first" in result.stderr
     assert json.loads(result.stdout)["citations"][0]["paragraph"] == 9
+
+
+def test_index_in_a_process_says_each_thing_once_and_nothing_else(tmp_path: Path) -> None:
+    """What a user sees from a real `newsbot index`: a skipped file named once, a broken .env
+    line named with its file, and none of the libraries' noise (transformers' token-length
+    warning for the long paragraph, faiss's CPU-build attempts at INFO)."""
+    articles = tmp_path / "articles"
+    shutil.copytree(SEEDS, articles)
+    (articles / "broken.txt").write_bytes(b"\xff\xfe not text")
+    long_line = " ".join(f"the committee discussed item {i}" for i in range(200))
+    (articles / "minutes.txt").write_text(f"Minutes\n\n{long_line}\n", encoding="utf-8")
+    (tmp_path / ".env").write_text("TOP_K=3\nthis line is not a setting\n", encoding="utf-8")
+    env = {**os.environ, "LOG_LEVEL": "INFO", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    args = ["index", "--articles", str(articles), "--index", str(tmp_path / "index")]
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Indexed 2 articles" in done.stdout
+    assert done.stderr.count("broken.txt") == 1
+    assert "Skipped broken.txt: not UTF-8 text" in done.stderr
+    assert "Line 2 of .env is not NAME=value; it is ignored" in done.stderr
+    for noise in ("Token indices sequence length", "Could not load library", "python-dotenv"):
+        assert noise not in done.stderr

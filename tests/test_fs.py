@@ -71,6 +71,23 @@ def test_the_lock_lets_one_holder_in_at_a_time(tmp_path: Path) -> None:
     assert lock.exists()
 
 
+def test_a_holder_that_has_to_wait_is_told_so_once(tmp_path: Path) -> None:
+    lock = tmp_path / ".build.lock"
+    waits: list[str] = []
+    with file_lock(lock, lambda: waits.append("first")):
+        second = threading.Thread(target=_hold_briefly, args=(lock, waits))
+        second.start()
+        time.sleep(0.2)
+        assert waits == ["second"]  # told before it waits, while the first still holds it
+    second.join(5)
+    assert waits == ["second"]
+
+
+def _hold_briefly(lock: Path, waits: list[str]) -> None:
+    with file_lock(lock, lambda: waits.append("second")):
+        pass
+
+
 def test_scan_lists_visible_files_with_the_suffixes_sorted(tmp_path: Path) -> None:
     for name in ("b.md", "A.TXT", "c.json", ".hidden.txt", "notes.pdf", ".tmp-1.part"):
         (tmp_path / name).write_text("x", encoding="utf-8")
