@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -15,8 +14,6 @@ from index._fs import FileSignature, scan_folder
 from index.errors import ArticleError, NoArticlesError
 from index.models import Article, Passage
 from index.text import content_hash, normalize_text, split_sentences
-
-logger = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = (".txt", ".md", ".json")
 LINK_OUT = "a link to a file outside the articles folder (copy the file in instead)"
