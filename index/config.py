@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -95,6 +95,12 @@ class Settings:
     fetch_timeout_s: float = 10.0
     fetch_max_bytes: int = 5_000_000
     article_max_bytes: int = DEFAULT_MAX_BYTES
+    # An optional language model that composes answers (index.compose); off unless a URL is set.
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    # Never in a repr (settings may be logged) and never logged by the composer.
+    llm_api_key: str | None = field(default=None, repr=False)
+    llm_timeout_s: float = 10.0
 
     def __post_init__(self) -> None:
         if self.top_k < 1 or self.top_k > 20:
@@ -109,6 +115,32 @@ class Settings:
             raise ConfigError("FETCH_MAX_BYTES must be at least 1024 bytes, e.g. 5000000")
         if self.article_max_bytes < 1024:
             raise ConfigError("ARTICLE_MAX_BYTES must be at least 1024 bytes, e.g. 2000000")
+        self._check_llm()
+
+    def _check_llm(self) -> None:
+        if not 0 < self.llm_timeout_s <= 120:
+            raise ConfigError(
+                "LLM_TIMEOUT_S must be above 0 and at most 120 seconds, e.g. 10: how long a reply "
+                "may wait for the language model before the extractive answer is sent"
+            )
+        if self.llm_base_url is None:
+            return
+        parts = urlsplit(self.llm_base_url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ConfigError(
+                "LLM_BASE_URL must be the http(s) URL of an OpenAI-compatible API, e.g. "
+                f"http://127.0.0.1:11434/v1 (Ollama); got {self.llm_base_url!r}"
+            )
+        if not self.llm_model:
+            raise ConfigError(
+                "LLM_MODEL is not set; name the model the server at LLM_BASE_URL serves, e.g. "
+                "LLM_MODEL=qwen2.5:1.5b (or leave LLM_BASE_URL empty for extractive answers only)"
+            )
+
+    @property
+    def composes(self) -> bool:
+        """Whether a language model is configured to compose answers."""
+        return self.llm_base_url is not None
 
     @property
     def feed_state_path(self) -> Path:
@@ -136,5 +168,9 @@ class Settings:
             ("ARTICLE_MAX_BYTES", "article_max_bytes", as_int),
             ("FEEDS", "feeds", _url_list),
             ("ALLOW_PRIVATE_URLS", "allow_private_urls", as_flag),
+            ("LLM_BASE_URL", "llm_base_url", as_text),
+            ("LLM_MODEL", "llm_model", as_text),
+            ("LLM_API_KEY", "llm_api_key", as_text),
+            ("LLM_TIMEOUT_S", "llm_timeout_s", as_float),
         ]
         return cls(**parse_env(environ, variables))  # type: ignore[arg-type]

@@ -95,10 +95,22 @@ class Paragraph:
 
 @dataclass(frozen=True)
 class AnswerSentence:
-    """One quoted sentence of the extractive answer and the citation it comes from."""
+    """One sentence of the answer and the citation it comes from: a quoted sentence of the
+    extractive answer, or a composed sentence, which may draw on further citations."""
 
     text: str
     citation: int
+    also: tuple[int, ...] = ()  # a composed sentence's further citations
+
+    @property
+    def citations(self) -> tuple[int, ...]:
+        """Every citation the sentence is marked with, in the order it gives them."""
+        return (self.citation, *self.also)
+
+    @property
+    def marked(self) -> str:
+        """The sentence followed by its markers, e.g. ``... [1]`` or ``... [1][3]``."""
+        return self.text + " " + "".join(f"[{n}]" for n in self.citations)
 
 
 @dataclass(frozen=True)
@@ -114,17 +126,24 @@ class Answer:
     unknown: tuple[str, ...] = ()
     # When the question was read as a follow-up: the earlier subject, in a few words.
     about: tuple[str, ...] = ()
+    # When a language model composed the sentences from the citations: the model's name.
+    composed_by: str | None = None
 
     @property
     def text(self) -> str:
-        """The extractive answer: each quoted sentence followed by its marker, e.g. ``... [1]``."""
-        return " ".join(f"{s.text} [{s.citation}]" for s in self.sentences)
+        """The answer: each sentence followed by its markers, e.g. ``... [1]``."""
+        return " ".join(s.marked for s in self.sentences)
+
+    @property
+    def quoted(self) -> frozenset[int]:
+        """The numbers of the citations the sentences are marked with."""
+        return frozenset(n for s in self.sentences for n in s.citations)
 
     @property
     def cited(self) -> tuple[Citation, ...]:
         """The sources to list first: those the answer quotes (its ``[n]`` markers), in number
         order; every citation if it quotes none (an answer without sentences)."""
-        quoted = {s.citation for s in self.sentences}
+        quoted = self.quoted
         return tuple(c for c in self.citations if c.n in quoted or not quoted)
 
     @property
@@ -134,11 +153,13 @@ class Answer:
         return tuple(c for c in self.citations if c not in cited)
 
     def to_dict(self) -> dict[str, Any]:
-        quoted = {s.citation for s in self.sentences}
+        quoted = self.quoted
         return {
             "question": self.question,
             "found": self.found,
             "answer": self.text,
+            "composed": self.composed_by is not None,
+            "model": self.composed_by,
             "citations": [{**c.to_dict(), "cited": c.n in quoted} for c in self.citations],
             **({"unknown": list(self.unknown)} if self.unknown else {}),
             **({"about": list(self.about)} if self.about else {}),

@@ -30,7 +30,9 @@ XQUAD = EVAL / "xquad-dev"
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's .env or settings, or writes outside its temp folder."""
     for name in list(os.environ):
-        if name.startswith(("TELEGRAM_", "ARTICLES_", "INDEX_", "EMBEDDING_", "FEED")) or name in (
+        if name.startswith(
+            ("TELEGRAM_", "ARTICLES_", "INDEX_", "EMBEDDING_", "FEED", "LLM_")
+        ) or name in (
             "ADMIN_IDS",
             "ALLOWED_CHAT_IDS",
             "MIN_SCORE",

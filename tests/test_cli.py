@@ -67,7 +67,9 @@ def test_ask_json_follows_the_schema(runner: CliRunner, folders: list[str]) -> N
     assert result.exit_code == 0, result.output
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     (data,) = [json.loads(line) for line in lines]
-    assert set(data) == {"question", "found", "answer", "citations"}
+    assert set(data) == {"question", "found", "answer", "composed", "model", "citations"}
+    assert data["composed"] is False  # no language model is configured: extractive
+    assert data["model"] is None
     assert data["question"] == "Who developed GigaChat?"
     assert data["found"] is True
     assert "Sberbank" in data["answer"]
