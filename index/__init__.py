@@ -7,6 +7,7 @@ paragraphs, and rebuilds and hot-swaps the index.
 
 from index.articles import ArticleProblem, LoadResult, load_articles, split_paragraphs
 from index.build import BuildReport, Progress, build_index
+from index.compose import Composer, Composition
 from index.config import Settings
 from index.conversation import Turn
 from index.embedders import Embedder
@@ -23,6 +24,7 @@ from index.errors import (
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
+    ModelError,
     NewsIndexError,
     NoArticlesError,
     ResponseTooLargeError,
@@ -62,6 +64,8 @@ __all__ = [
     "BadStatusError",
     "BuildReport",
     "Citation",
+    "Composer",
+    "Composition",
     "ConfigError",
     "Embedder",
     "EmbedderError",
@@ -78,6 +82,7 @@ __all__ = [
     "IndexMismatchError",
     "IndexNotFoundError",
     "LoadResult",
+    "ModelError",
     "NewsEngine",
     "NewsIndexError",
     "NoArticlesError",

@@ -19,7 +19,9 @@ turn them into one-line messages::
     │   ├── ResponseTooLargeError  the body is larger than FETCH_MAX_BYTES
     │   └── BadStatusError         the server answered with an HTTP error status
     ├── ExtractError           a page or file holds no readable article text
-    └── FeedError              fetched bytes are not a readable RSS or Atom feed
+    ├── FeedError              fetched bytes are not a readable RSS or Atom feed
+    └── ModelError             the language model gave no usable answer (index.compose keeps
+                               it inside: the reader gets the extractive answer)
 """
 
 from __future__ import annotations
@@ -100,3 +102,13 @@ class ExtractError(NewsIndexError):
 
 class FeedError(NewsIndexError):
     """Fetched bytes are not a readable RSS or Atom feed."""
+
+
+class ModelError(NewsIndexError):
+    """The language model gave no usable answer; ``kind`` says why in a word or two
+    (``timeout``, ``connection``, ``http 500``, ``malformed``, ``empty``) for the logs and
+    /stats."""
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind

@@ -16,6 +16,7 @@ from index.config import Settings  # noqa: E402
 from index.embedders import Embedder  # noqa: E402
 from index.engine import NewsEngine, load_embedders  # noqa: E402
 from tests.fake_bot_api import FakeBotApi  # noqa: E402
+from tests.fake_llm_api import FakeLlmApi  # noqa: E402
 from tests.loopback import LoopbackSite  # noqa: E402
 from tests.telegram import RunningBot, running_bot  # noqa: E402
 
@@ -108,3 +109,11 @@ def site() -> Iterator[LoopbackSite]:
     """A small web site on 127.0.0.1 (real HTTP), stopped after the test."""
     with LoopbackSite() as loopback:
         yield loopback
+
+
+@pytest.fixture
+def fake_llm() -> Iterator[FakeLlmApi]:
+    """A fake OpenAI-compatible language model on 127.0.0.1 (real HTTP), stopped after the
+    test; queue its replies with ``fake_llm.reply(...)``."""
+    with FakeLlmApi() as api:
+        yield api

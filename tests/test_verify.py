@@ -35,7 +35,9 @@ def _reasons(text: str) -> list[str]:
     ("text", "kept"),
     [
         pytest.param(
-            "GigaChat разработал Сбербанк [1].", ["GigaChat разработал Сбербанк. [1]"], id="ru-names"
+            "GigaChat разработал Сбербанк [1].",
+            ["GigaChat разработал Сбербанк. [1]"],
+            id="ru-names",
         ),
         pytest.param(
             "Кремль будет использовать GigaChat от Сбербанка [1].",
