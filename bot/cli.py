@@ -13,6 +13,8 @@ from pathlib import Path
 import click
 
 from bot.cli_common import (
+    Compose,
+    composing,
     configure_logging,
     expected_errors,
     folder_options,
@@ -84,15 +86,19 @@ def ask(
         configure_logging("WARNING")
         engine = open_engine(settings)
         questions = (line.strip() for line in sys.stdin) if question == "-" else iter([question])
-        for line in questions:
-            if not line:
-                continue
-            text, earlier = _with_context(line) if question == "-" else (line, [])
-            answer = _ask(engine, text, top_k, earlier)
-            if as_json:
-                click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
-            else:
-                click.echo(format_answer_plain(answer, engine.articles()))
+        with composing(settings) as compose:
+            for line in questions:
+                if not line:
+                    continue
+                text, earlier = _with_context(line) if question == "-" else (line, [])
+                _print_answer(_ask(engine, text, top_k, earlier, compose), engine, as_json)
+
+
+def _print_answer(answer: Answer, engine: NewsEngine, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+    else:
+        click.echo(format_answer_plain(answer, engine.articles()))
 
 
 @cli.command()
@@ -113,21 +119,26 @@ def chat(top_k: int | None, articles: Path | None, index_dir: Path | None) -> No
         click.echo(f"newsbot knows {plural(engine.info().articles, 'article')} ({titles}).")
         click.echo("Ask a question (follow-ups are read with your last ones; /new starts afresh).")
         click.echo("Ctrl-D to leave.")
-        earlier: list[Turn] = []
-        while True:
-            try:
-                question = input("\n? ").strip()
-            except (EOFError, KeyboardInterrupt):
-                click.echo()
-                return
-            if question == "/new":
-                earlier = []
-                click.echo("New conversation: your earlier questions are forgotten.")
-            elif question:
-                answer = _ask(engine, question, top_k, earlier)
-                cited = tuple((c.article_id, c.paragraph) for c in answer.cited)
-                earlier = [*earlier, Turn(answer.question, cited)][-CHAT_TURNS:]
-                click.echo(format_answer_plain(answer, engine.articles()))
+        with composing(settings) as compose:
+            _chat_loop(engine, top_k, compose)
+
+
+def _chat_loop(engine: NewsEngine, top_k: int | None, compose: Compose) -> None:
+    earlier: list[Turn] = []
+    while True:
+        try:
+            question = input("\n? ").strip()
+        except (EOFError, KeyboardInterrupt):
+            click.echo()
+            return
+        if question == "/new":
+            earlier = []
+            click.echo("New conversation: your earlier questions are forgotten.")
+        elif question:
+            answer = _ask(engine, question, top_k, earlier, compose)
+            cited = tuple((c.article_id, c.paragraph) for c in answer.cited)
+            earlier = [*earlier, Turn(answer.question, cited)][-CHAT_TURNS:]
+            click.echo(format_answer_plain(answer, engine.articles()))
 
 
 CHAT_TURNS = 3  # what the terminal chat remembers, as the bot does by default
@@ -157,8 +168,15 @@ def _with_context(line: str) -> tuple[str, list[Turn]]:
         ) from exc
 
 
-def _ask(engine: NewsEngine, text: str, top_k: int | None, earlier: Sequence[Turn] = ()) -> Answer:
-    """Ask, with the question cut to the length the bot reads (said on stderr when it is)."""
+def _ask(
+    engine: NewsEngine,
+    text: str,
+    top_k: int | None,
+    earlier: Sequence[Turn] = (),
+    compose: Compose | None = None,
+) -> Answer:
+    """Ask, with the question cut to the length the bot reads (said on stderr when it is), and
+    compose the answer when a language model is configured."""
     question, was_cut = cut_question(text)
     if was_cut:
         click.echo(
@@ -166,7 +184,8 @@ def _ask(engine: NewsEngine, text: str, top_k: int | None, earlier: Sequence[Tur
             f"{len(question)} were used.",
             err=True,
         )
-    return engine.ask(question, top_k, earlier)
+    answer = engine.ask(question, top_k, earlier)
+    return compose(answer, earlier) if compose is not None else answer
 
 
 @cli.command(name="eval")

@@ -3,12 +3,13 @@ the folder options, logging, error translation and index updates with a progress
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,9 +18,10 @@ from dotenv import dotenv_values
 
 from bot.settings import BotSettings
 from bot.terminal import format_build_report
-from index import BuildReport, NewsEngine, NewsIndexError, Settings
+from index import Answer, BuildReport, Composer, NewsEngine, NewsIndexError, Settings, Turn
 
 F = TypeVar("F", bound=Callable[..., Any])
+Compose = Callable[[Answer, Sequence[Turn]], Answer]
 PROGRESS_MIN_TEXTS = 64  # builds that embed fewer texts than this finish too fast for a bar
 
 
@@ -131,3 +133,19 @@ def open_engine(settings: Settings) -> NewsEngine:
         _echo_problems(report)
         click.echo(format_build_report(report), err=True)
     return engine
+
+
+@contextlib.contextmanager
+def composing(settings: Settings) -> Iterator[Compose]:
+    """What turns an answer into the one to print: composed by the language model when one is
+    configured (LLM_BASE_URL), else the answer itself. One event loop and one HTTP client serve
+    every question of the command."""
+    if not settings.composes:
+        yield lambda answer, _context: answer
+        return
+    composer = Composer(settings)
+    with asyncio.Runner() as runner:
+        try:
+            yield lambda answer, context: runner.run(composer.compose(answer, context)).answer
+        finally:
+            runner.run(composer.aclose())

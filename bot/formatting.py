@@ -78,6 +78,9 @@ _TEXTS: dict[str, dict[str, str]] = {
         "new_conversation": "New conversation: I have forgotten your earlier questions, so the "
         "next one is read on its own.",
         "about": "About: {subject}",
+        "composed": "Composed from the sources below.",
+        "stats_model": "\nLanguage model: {model}\nAnswers composed: {composed}, extractive: "
+        "{extractive}\nModel failures: {failures}",
         "not_mentioned": "None of them mentions {names}.",
         "subscribed": "Subscribed: I will send this chat the title and link of each new article "
         "once I have read it. /unsubscribe stops it.",
@@ -141,6 +144,9 @@ _TEXTS: dict[str, dict[str, str]] = {
         "new_conversation": "Новый разговор: прежние вопросы забыты, следующий я прочту сам по "
         "себе.",
         "about": "О чём: {subject}",
+        "composed": "Составлено по источникам ниже.",
+        "stats_model": "\nЯзыковая модель: {model}\nОтветов составлено: {composed}, "
+        "цитатами: {extractive}\nСбоев модели: {failures}",
         "not_mentioned": "Ни в одной из них не упоминается {names}.",
         "subscribed": "Подписка оформлена: я пришлю в этот чат заголовок и ссылку каждой новой "
         "статьи, когда прочитаю её. /unsubscribe — отписаться.",
@@ -255,6 +261,8 @@ def format_answer(
         blocks.append(_known_articles(articles, language))
     else:
         blocks.append(escape(answer.text))
+        if answer.composed_by:
+            blocks.append(f"<i>{text_for(language, 'composed')}</i>")
         blocks.append(_sources_block(answer, language))
     return split_message("\n\n".join(blocks))
 
@@ -352,6 +360,12 @@ class StatsView:
     built_at: str
     version: str
     uptime_s: float
+    # With a language model configured: its name, found answers sent composed and extractive,
+    # and its failures by kind (timeout, http 500, unverified, ...).
+    model: str | None = None
+    composed: int = 0
+    extractive: int = 0
+    model_failures: tuple[tuple[str, int], ...] = ()
 
 
 def format_stats(stats: StatsView, language: str) -> str:
@@ -359,6 +373,25 @@ def format_stats(stats: StatsView, language: str) -> str:
     rate = f"{stats.not_found / stats.questions:.0%}" if stats.questions else "n/a"
     minutes, seconds = divmod(int(stats.uptime_s), 60)
     hours, minutes = divmod(minutes, 60)
+    return _stats_text(stats, language, rate, f"{hours}:{minutes:02d}:{seconds:02d}") + (
+        _model_stats(stats, language) if stats.model else ""
+    )
+
+
+def _model_stats(stats: StatsView, language: str) -> str:
+    total = sum(count for _, count in stats.model_failures)
+    kinds = ", ".join(f"{escape(kind)} {count}" for kind, count in stats.model_failures)
+    return text_for(
+        language,
+        "stats_model",
+        model=escape(stats.model or ""),
+        composed=stats.composed,
+        extractive=stats.extractive,
+        failures=f"{total} ({kinds})" if kinds else "0",
+    )
+
+
+def _stats_text(stats: StatsView, language: str, rate: str, uptime: str) -> str:
     return text_for(
         language,
         "stats",
@@ -369,7 +402,7 @@ def format_stats(stats: StatsView, language: str) -> str:
         passages=stats.passages,
         built_at=escape(stats.built_at),
         version=escape(stats.version),
-        uptime=f"{hours}:{minutes:02d}:{seconds:02d}",
+        uptime=uptime,
     )
 
 

@@ -11,6 +11,7 @@ import json
 import logging
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
@@ -35,7 +36,7 @@ from bot.live import LiveIndex
 from bot.memory import ChatMemory, Conversation
 from bot.rate_limit import ChatRateLimiter, DeliveryUncertainError, SendAbandonedError
 from bot.settings import BotSettings
-from index import Answer, Citation, NewsEngine, NewsIndexError, Turn
+from index import Answer, Citation, Composer, Composition, NewsEngine, NewsIndexError, Turn
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,9 @@ MAX_LOGGED_UPDATE_CHARS = 2000
 # Questions waiting behind the one being answered before the reader is told, once, that they are
 # answered one by one (Telegram lets a bot send about one message a second to a chat).
 BACKLOG_NOTICE_AT = 4
+# Telegram shows a typing indicator for about 5 s: while the language model composes, it is sent
+# again this often.
+TYPING_REFRESH_S = 4.5
 
 
 @dataclass
@@ -52,10 +56,22 @@ class Stats:
     questions: int = 0
     not_found: int = 0
     started_at: float = field(default_factory=time.monotonic)
+    # With a language model: found answers sent composed / extractive, and why it failed.
+    composed: int = 0
+    extractive: int = 0
+    model_failures: Counter[str] = field(default_factory=Counter)
 
     def record(self, answer: Answer) -> None:
         self.questions += 1
         self.not_found += 0 if answer.found else 1
+
+    def record_composition(self, composition: Composition) -> None:
+        if composition.composed:
+            self.composed += 1
+        else:
+            self.extractive += 1
+        if composition.failure:
+            self.model_failures[composition.failure] += 1
 
 
 class BotState:
@@ -68,12 +84,19 @@ class BotState:
         self.settings = BotSettings()
         self.stats = Stats()
         self.memory: ChatMemory | None = None  # None: every question stands alone
+        self.composer: Composer | None = None  # None: extractive answers only
 
     def attach(self, engine: NewsEngine, settings: BotSettings) -> None:
         self._engine = engine
         self.settings = settings
         self._live = LiveIndex(engine, settings)
         self.memory = _open_memory(settings)
+        self.composer = Composer(settings.engine) if settings.engine.composes else None
+
+    async def aclose(self) -> None:
+        """Close what holds connections (the language model's HTTP client)."""
+        if self.composer is not None:
+            await self.composer.aclose()
 
     @property
     def engine(self) -> NewsEngine:
@@ -247,6 +270,10 @@ async def stats(update: Update, context: NewsContext) -> None:
         built_at=info.built_at,
         version=info.version,
         uptime_s=time.monotonic() - state.stats.started_at,
+        model=state.composer.model if state.composer else None,
+        composed=state.stats.composed,
+        extractive=state.stats.extractive,
+        model_failures=tuple(sorted(state.stats.model_failures.items())),
     )
     await _reply(update, [formatting.format_stats(view, language)])
 
@@ -373,6 +400,7 @@ async def _answer(update: Update, context: NewsContext, text: str) -> None:
     try:
         earlier = await _earlier_turns(update, memory, who)
         answer = await asyncio.to_thread(engine.ask, question, None, earlier)
+        answer = await _compose(context, chat.id if chat else None, answer, earlier)
     finally:
         await _finish_typing(typing)
     context.state.stats.record(answer)
@@ -384,6 +412,31 @@ async def _answer(update: Update, context: NewsContext, text: str) -> None:
     if memory is not None and who is not None:
         cited = tuple((c.article_id, c.paragraph) for c in answer.cited)
         await asyncio.to_thread(memory.remember, who, Turn(question, cited), sent)
+
+
+async def _compose(
+    context: NewsContext, chat_id: int | None, answer: Answer, earlier: Sequence[Turn]
+) -> Answer:
+    """The answer composed by the language model when one is configured and the answer was
+    found (else, or when the model fails, the extractive one); the typing indicator is kept up
+    meanwhile."""
+    composer = context.state.composer
+    if composer is None or not answer.found:
+        return answer
+    typing = asyncio.create_task(_keep_typing(context.bot, chat_id))
+    try:
+        composition = await composer.compose(answer, earlier)
+    finally:
+        typing.cancel()
+        await asyncio.gather(typing, return_exceptions=True)
+    context.state.stats.record_composition(composition)
+    return composition.answer
+
+
+async def _keep_typing(bot: Bot, chat_id: int | None) -> None:
+    while True:
+        await asyncio.sleep(TYPING_REFRESH_S)
+        await _send_typing(bot, chat_id)
 
 
 def _conversation(update: Update) -> Conversation | None:

@@ -261,6 +261,7 @@ async def _stop(application: NewsApplication) -> None:
     if application.running:
         await application.stop()
     await application.shutdown()
+    await application.bot_data.aclose()
 
 
 def _drop_final_get_updates_error(record: logging.LogRecord) -> bool:

@@ -29,7 +29,10 @@ def _answer_lines(answer: Answer, articles: Sequence[ArticleInfo]) -> str:
                 lines.append(f"  ... and {len(articles) - 10} more")
         return "\n".join(lines)
     cited, see_also = answer.cited, answer.see_also
-    lines = [textwrap.fill(answer.text, WIDTH), "", "Sources:"]
+    lines = [textwrap.fill(answer.text, WIDTH)]
+    if answer.composed_by:
+        lines.append(f"(Composed from the sources below by {answer.composed_by}.)")
+    lines += ["", "Sources:"]
     lines += [_source_line(c) for c in cited]
     if see_also:
         lines.append("See also:")

@@ -8,8 +8,10 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -22,6 +24,17 @@ from index.embedders import Embedder
 from index.evaluate import EvalQuestion, EvalResult, Outcome
 from index.text import split_sentences
 from tests.conftest import ROOT, SEED_QUESTIONS, SEEDS
+from tests.fake_llm_api import (
+    API_KEY,
+    MODEL,
+    FakeLlmApi,
+    Reply,
+    completion,
+    malformed,
+    stalled,
+    status,
+    streamed,
+)
 
 SEED_ID = "000_93de25b234f683de"
 
@@ -329,3 +342,104 @@ def test_index_in_a_process_says_each_thing_once_and_nothing_else(tmp_path: Path
     assert "Line 2 of .env is not NAME=value; it is ignored" in done.stderr
     for noise in ("Token indices sequence length", "Could not load library", "python-dotenv"):
         assert noise not in done.stderr
+
+
+# --- composed answers: a language model on loopback (tests/fake_llm_api.py) --------------------
+
+
+def _model_env(api: FakeLlmApi, timeout_s: float = 5.0, **more: str) -> dict[str, str]:
+    return {
+        "LLM_BASE_URL": api.base_url,
+        "LLM_MODEL": MODEL,
+        "LLM_API_KEY": API_KEY,
+        "LLM_TIMEOUT_S": str(timeout_s),
+        **more,
+    }
+
+
+def _json_lines(output: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def test_ask_json_says_when_the_answer_was_composed_and_by_which_model(
+    runner: CliRunner, folders: list[str], fake_llm: FakeLlmApi
+) -> None:
+    fake_llm.reply(completion("GigaChat разработал Сбербанк [1]."))
+    result = runner.invoke(
+        cli, ["ask", "Кто разработал GigaChat?", "--json", *folders], env=_model_env(fake_llm)
+    )
+    assert result.exit_code == 0, result.output
+    [data] = _json_lines(result.stdout)
+    assert data["composed"] is True
+    assert data["model"] == MODEL
+    assert data["answer"] == "GigaChat разработал Сбербанк. [1]"
+    assert data["citations"][0]["cited"] is True
+    assert data["citations"][0]["paragraph"] == 9
+    assert API_KEY not in result.output + result.stderr
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        pytest.param(completion("GigaChat разработал Сбербанк [4]."), id="cites-4-of-3"),
+        pytest.param(completion("Сбербанк выпустил GigaChat в 2021 году [1]."), id="number"),
+        pytest.param(stalled(20), id="20s-stall"),
+        pytest.param(status(500), id="500"),
+        pytest.param(malformed(), id="malformed"),
+        pytest.param(completion(""), id="empty"),
+    ],
+)
+def test_ask_json_falls_back_to_the_extractive_answer(
+    runner: CliRunner, folders: list[str], fake_llm: FakeLlmApi, reply: Reply
+) -> None:
+    question = "Кто разработал GigaChat?"
+    # MIN_SCORE=-1: every one of the top 3 passages is cited, so [4] is one past the last.
+    offline = runner.invoke(cli, ["ask", question, "--json", *folders], env={"MIN_SCORE": "-1"})
+    [extractive] = _json_lines(offline.stdout)
+    assert len(extractive["citations"]) == 3
+    fake_llm.reply(reply)
+    env = _model_env(fake_llm, 1.0, MIN_SCORE="-1")
+    started = time.monotonic()
+    result = runner.invoke(cli, ["ask", question, "--json", *folders], env=env)
+    # Nowhere near the 20 s stall: LLM_TIMEOUT_S, plus opening the engine (the models are the
+    # session's; the index was built by the run above).
+    assert time.monotonic() - started < 1.0 + 3.0
+    assert result.exit_code == 0, result.output
+    [data] = _json_lines(result.stdout)
+    assert data == extractive
+    assert data["composed"] is False
+    assert data["model"] is None
+    assert len(fake_llm.requests) >= 1
+
+
+def test_ask_stdin_composes_follow_ups_with_their_context(
+    runner: CliRunner, folders: list[str], fake_llm: FakeLlmApi
+) -> None:
+    fake_llm.reply(streamed(["Его разработал ", "Сбербанк [1]."]))
+    line = json.dumps({"question": "Кто его разработал?", "context": ["Что такое GigaChat?"]})
+    result = runner.invoke(
+        cli,
+        ["ask", "-", "--json", *folders],
+        input=line + "\n" + line + "\n",
+        env=_model_env(fake_llm),
+    )
+    assert result.exit_code == 0, result.output
+    lines = _json_lines(result.stdout)
+    assert [d["answer"] for d in lines] == ["Его разработал Сбербанк. [1]"] * 2
+    assert all(d["composed"] for d in lines)
+    assert "- Что такое GigaChat?" in fake_llm.requests[0].user_text
+    assert len(fake_llm.requests) == 2  # one client, one event loop, for both lines
+
+
+def test_ask_prints_a_composed_answer_saying_so(
+    runner: CliRunner, folders: list[str], fake_llm: FakeLlmApi
+) -> None:
+    fake_llm.reply(completion("Sberbank developed GigaChat [1]."))
+    result = runner.invoke(
+        cli, ["ask", "Who developed GigaChat?", *folders], env=_model_env(fake_llm)
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(
+        f"Sberbank developed GigaChat. [1]\n(Composed from the sources below by {MODEL}.)\n\n"
+        "Sources:\n  [1] Putin Calls for Russia"
+    )

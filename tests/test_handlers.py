@@ -5,16 +5,29 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Sequence
 
 import pytest
 
+from bot import handlers
 from bot.formatting import format_answer, source_button_data
 from index.config import Settings
 from index.conversation import Turn
 from index.engine import NewsEngine
 from index.models import Answer
 from tests.fake_bot_api import BOT_USERNAME, ApiCall, FakeBotApi, group_chat, user_object
+from tests.fake_llm_api import (
+    API_KEY,
+    MODEL,
+    FakeLlmApi,
+    Reply,
+    completion,
+    malformed,
+    stalled,
+    status,
+    streamed,
+)
 from tests.telegram import (
     ADMIN_ID,
     GIGACHAT,
@@ -434,3 +447,121 @@ async def test_a_question_naming_what_no_article_mentions_says_so(bot: RunningBo
     bot.api.send_text(user, "What did Putin say about Gemini?")
     [reply] = await bot.api.wait_for_replies(user["id"])
     assert "None of them mentions Gemini." in reply.params["text"]
+
+
+# --- composed answers: a language model on loopback (tests/fake_llm_api.py) --------------------
+
+RU_QUESTION = "Кто разработал GigaChat?"
+RU_COMPOSED = "GigaChat разработал Сбербанк для Кремля [1]."
+
+
+def _with_model(api: FakeLlmApi, timeout_s: float = 5.0) -> dict[str, object]:
+    return {
+        "llm_base_url": api.base_url,
+        "llm_model": MODEL,
+        "llm_api_key": API_KEY,
+        "llm_timeout_s": timeout_s,
+    }
+
+
+async def test_a_composed_russian_answer_cites_the_english_source(
+    fake_api: FakeBotApi,
+    fake_llm: FakeLlmApi,
+    seed_engine: NewsEngine,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake_llm.reply(completion(RU_COMPOSED))
+    reader = user_object(language_code="ru")
+    async with running_bot(seed_engine, fake_api, **_with_model(fake_llm)):
+        fake_api.send_text(reader, RU_QUESTION)
+        [reply] = await fake_api.wait_for_replies(reader["id"])
+    assert reply.params["text"] == (
+        "GigaChat разработал Сбербанк для Кремля. [1]\n\n"
+        "<i>Составлено по источникам ниже.</i>\n\n"
+        f"<b>Источники:</b>\n[1] {TITLE}, абзац 9"
+    )
+    assert [label for label, _ in _buttons(reply)] == ["[1]"]
+    assert GIGACHAT in fake_llm.requests[0].user_text
+    logged = "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)
+    assert API_KEY not in logged
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        pytest.param(completion("GigaChat разработал Сбербанк [4]."), id="cites-4"),
+        pytest.param(completion("GigaChat разработал Сбербанк в 2021 году [1]."), id="number"),
+        pytest.param(status(500), id="500"),
+        pytest.param(malformed(), id="malformed"),
+        pytest.param(completion(""), id="empty"),
+    ],
+)
+async def test_a_failing_model_sends_the_extractive_answer(
+    fake_api: FakeBotApi, fake_llm: FakeLlmApi, seed_engine: NewsEngine, reply: Reply
+) -> None:
+    fake_llm.reply(reply)
+    reader = user_object(language_code="ru")
+    async with running_bot(seed_engine, fake_api, **_with_model(fake_llm, 3.0)):
+        fake_api.send_text(reader, RU_QUESTION)
+        [sent] = await fake_api.wait_for_replies(reader["id"])
+    assert [sent.params["text"]] == expected_answer(seed_engine, RU_QUESTION, "ru")
+    assert "Составлено" not in sent.params["text"]
+    assert fake_llm.requests  # it was asked
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        pytest.param(streamed(["GigaChat разработал ", "Сбербанк для ", "Кремля [1]."]), id="sse"),
+        pytest.param(status(429, retry_after_s=0.2), id="429-then-success"),
+    ],
+)
+async def test_a_streamed_or_retried_answer_arrives_composed(
+    fake_api: FakeBotApi, fake_llm: FakeLlmApi, seed_engine: NewsEngine, reply: Reply
+) -> None:
+    fake_llm.reply(reply, completion(RU_COMPOSED))
+    reader = user_object(language_code="ru")
+    async with running_bot(seed_engine, fake_api, **_with_model(fake_llm)):
+        fake_api.send_text(reader, RU_QUESTION)
+        [sent] = await fake_api.wait_for_replies(reader["id"])
+    assert sent.params["text"].startswith(
+        "GigaChat разработал Сбербанк для Кремля. [1]\n\n<i>Составлено по источникам ниже.</i>"
+    )
+
+
+async def test_a_stalled_model_falls_back_within_the_timeout_typing_meanwhile(
+    fake_api: FakeBotApi,
+    fake_llm: FakeLlmApi,
+    seed_engine: NewsEngine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(handlers, "TYPING_REFRESH_S", 0.5)
+    fake_llm.reply(stalled(20))
+    reader = user_object()
+    async with running_bot(seed_engine, fake_api, **_with_model(fake_llm, 1.5)):
+        started = time.perf_counter()
+        fake_api.send_text(reader, QUESTION)
+        [sent] = await fake_api.wait_for_replies(reader["id"], timeout_s=5)
+    assert sent.at - started < 1.5 + 0.5
+    assert [sent.params["text"]] == expected_answer(seed_engine, QUESTION)
+    typing = [c for c in fake_api.calls_of("sendChatAction") if c.at < sent.at]
+    assert len(typing) >= 2  # sent again while the model was awaited
+
+
+async def test_stats_count_composed_and_extractive_answers_and_model_failures(
+    fake_api: FakeBotApi, fake_llm: FakeLlmApi, seed_engine: NewsEngine
+) -> None:
+    fake_llm.reply(completion(RU_COMPOSED), status(500))
+    admin = user_object(ADMIN_ID)
+    async with running_bot(seed_engine, fake_api, **_with_model(fake_llm)):
+        fake_api.send_text(admin, RU_QUESTION)
+        await fake_api.wait_for_replies(admin["id"], 1)
+        fake_api.send_text(admin, RU_QUESTION)
+        await fake_api.wait_for_replies(admin["id"], 2)
+        fake_api.send_text(admin, "/stats")
+        stats = (await fake_api.wait_for_replies(admin["id"], 3))[2]
+    assert stats.params["text"].endswith(
+        f"\nLanguage model: {MODEL}\nAnswers composed: 1, extractive: 1\n"
+        "Model failures: 1 (http 500 1)"
+    )
