@@ -136,6 +136,9 @@ class FakeLlmApi:
 def _handler_for(api: FakeLlmApi) -> Callable[..., BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Buffered: headers and body leave in one write (written apart, a kept-alive connection
+        # waits ~40 ms for the client's delayed ACK, as tests/fake_bot_api.py found).
+        wbufsize = -1
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib name)
             pass
