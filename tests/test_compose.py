@@ -11,7 +11,6 @@ import pytest
 from index.compose import Composer, Composition
 from index.config import Settings
 from index.conversation import Turn
-from index.errors import ConfigError
 from index.models import Answer, AnswerSentence, Citation
 from tests.fake_llm_api import (
     API_KEY,
@@ -225,36 +224,3 @@ async def test_the_api_key_is_in_no_log_line_and_no_repr(
     settings = Settings(llm_base_url=fake_llm.base_url, llm_model=MODEL, llm_api_key=API_KEY)
     assert API_KEY not in repr(settings)
     assert API_KEY not in repr(Composer(settings))
-
-
-@pytest.mark.parametrize(
-    ("changes", "message"),
-    [
-        pytest.param(
-            {"llm_base_url": "ftp://x"}, r"LLM_BASE_URL must be the http\(s\) URL", id="url"
-        ),
-        pytest.param({"llm_base_url": "http://127.0.0.1:1/v1"}, "LLM_MODEL is not set", id="model"),
-        pytest.param({"llm_timeout_s": 0.0}, "LLM_TIMEOUT_S must be above 0", id="timeout"),
-    ],
-)
-def test_model_settings_are_checked(changes: dict[str, object], message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
-        Settings(**changes)  # type: ignore[arg-type]
-
-
-def test_model_settings_come_from_the_environment() -> None:
-    settings = Settings.from_env(
-        {
-            "LLM_BASE_URL": "http://127.0.0.1:11434/v1",
-            "LLM_MODEL": "qwen2.5:1.5b",
-            "LLM_API_KEY": "k",
-            "LLM_TIMEOUT_S": "4.5",
-        }
-    )
-    assert settings.composes
-    assert (settings.llm_model, settings.llm_api_key, settings.llm_timeout_s) == (
-        "qwen2.5:1.5b",
-        "k",
-        4.5,
-    )
-    assert not Settings.from_env({}).composes  # off by default

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from bot.settings import BotSettings
 from index.errors import ConfigError
+from tests.conftest import ROOT
 from tests.test_config import ENVIRON
 
 
@@ -100,3 +102,13 @@ def test_missing_token_says_how_to_get_one() -> None:
     with pytest.raises(ConfigError, match="@BotFather.*newsbot chat"):
         BotSettings().require_token()
     assert BotSettings(telegram_token="123:ABC").require_token() == "123:ABC"
+
+
+def test_env_example_documents_every_variable_the_settings_read() -> None:
+    sources = (ROOT / "index" / "config.py").read_text() + (
+        ROOT / "bot" / "settings.py"
+    ).read_text()
+    names = re.findall(r'\("([A-Z][A-Z0-9_]+)", "[a-z_]+",', sources)
+    assert {"LLM_BASE_URL", "LLM_MODEL", "LLM_API_KEY", "LLM_TIMEOUT_S"} <= set(names)
+    example = (ROOT / ".env.example").read_text()
+    assert [n for n in names if not re.search(rf"^{n}=", example, re.MULTILINE)] == []
