@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 LANGUAGE_NAMES = {"en": "English", "ru": "Russian"}
 MAX_TOKENS = 300
+# A model that ignores max_tokens is read no further than this (a short answer is ~300 chars).
+MAX_ANSWER_CHARS = 4000
 # 429 and these 5xx are worth another attempt while the deadline allows; others are not.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_ATTEMPTS = 3
@@ -166,7 +168,7 @@ class Composer:
                 if response.headers.get("content-type", "").startswith("text/event-stream"):
                     text = await _read_stream(response)
                 else:
-                    text = _message_text(_json(await response.aread()))
+                    text = _message_text(_json(await _read_capped(response)))
         except httpx.TimeoutException:
             raise ModelError("timeout") from None
         except httpx.TransportError as exc:
@@ -216,6 +218,15 @@ def chat_messages(answer: Answer, context: Sequence[Turn] = ()) -> list[dict[str
     ]
 
 
+async def _read_capped(response: httpx.Response) -> bytes:
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) > 4 * MAX_ANSWER_CHARS + 4096:  # UTF-8 and the JSON around the text
+            raise ModelError("malformed", "the answer is far longer than asked for")
+    return bytes(body)
+
+
 def _json(data: bytes) -> Any:
     try:
         return json.loads(data)
@@ -237,8 +248,10 @@ def _message_text(payload: Any) -> str:
 async def _read_stream(response: httpx.Response) -> str:
     """The text of a streamed chat completion: the ``delta.content`` of each SSE ``data:``
     event, up to ``[DONE]``."""
-    pieces = []
+    pieces: list[str] = []
     async for line in response.aiter_lines():
+        if sum(map(len, pieces)) > MAX_ANSWER_CHARS:
+            break  # enough to check; the rest would be cut anyway
         if not line.startswith("data:"):
             continue  # blank separators, comments, "event:" lines
         data = line[5:].strip()

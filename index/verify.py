@@ -154,8 +154,12 @@ def marker_numbers(sentence: str) -> list[int]:
     return [int(n) for group in MARKER.findall(sentence) for n in re.split(r"[,;\s]+", group) if n]
 
 
+# Markdown emphasis and code marks a chat model may add: Telegram would show them as typed.
+_MARKDOWN = re.compile(r"\*\*|__|`|^#+\s*")
+
+
 def _tidy(text: str) -> str:
-    text = " ".join(text.split())
+    text = " ".join(_MARKDOWN.sub("", text).split())
     return re.sub(r"\s+([.,;:!?…»”)])", r"\1", text).strip()
 
 

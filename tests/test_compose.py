@@ -146,6 +146,7 @@ async def test_only_the_sentence_with_an_unknown_number_is_dropped(fake_llm: Fak
             id="malformed-stream",
         ),
         pytest.param(status(429, retry_after_s=30), "http 429", 1, id="429-longer-than-deadline"),
+        pytest.param(completion("Сбербанк [1]. " * 3000), "malformed", 1, id="far-too-long"),
     ],
 )
 async def test_a_failing_model_falls_back_to_the_extractive_answer(

@@ -55,6 +55,11 @@ def _reasons(text: str) -> list[str]:
             id="two-sentences",
         ),
         pytest.param(
+            "**GigaChat** was developed by `Sberbank` [1].",
+            ["GigaChat was developed by Sberbank. [1]"],
+            id="markdown",
+        ),
+        pytest.param(
             "- GigaChat was developed by Sberbank [1, 3].",
             ["GigaChat was developed by Sberbank. [1][3]"],
             id="bullet-and-list-marker",
