@@ -25,7 +25,16 @@ from bot.cli_common import (
 from bot.formatting import MAX_QUESTION_CHARS, cut_question
 from bot.ingest_cli import add, feeds
 from bot.terminal import format_answer_plain, format_build_report, plural
-from index import RANKS, Answer, EvalResult, NewsEngine, Turn, run_evaluation
+from index import (
+    RANKS,
+    Answer,
+    CompositionReport,
+    EvalResult,
+    NewsEngine,
+    Turn,
+    evaluate_composition,
+    run_evaluation,
+)
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -197,11 +206,18 @@ def _ask(
     help="Ask each question of an index built without its gold article: every answer should "
     "be 'not found' (measures not-found accuracy on questions the articles do not cover).",
 )
+@click.option(
+    "--compose",
+    is_flag=True,
+    help="Compose the answers with the language model (LLM_BASE_URL, LLM_MODEL) and measure "
+    "their citation precision against the quoted answers'.",
+)
 @folder_options
 def eval_command(
     questions_file: Path,
     as_json: bool,
     exclude_gold_article: bool,
+    compose: bool,
     articles: Path | None,
     index_dir: Path | None,
 ) -> None:
@@ -211,11 +227,24 @@ def eval_command(
     recall@1/3/5 and MRR@10 before the "not found" cut, the answer-text hit rate, not-found
     accuracy and latency; one column per half (tune / report) when the file has them.
 
+    With --compose, the answered questions are composed by the language model instead, and the
+    share of their citations whose passage holds a gold answer is compared with the quoted
+    answers' (see index/evaluate_compose.py).
+
     Example: newsbot eval eval/reader_seed.jsonl
     """
     with expected_errors():
         settings = load_settings(articles, index_dir).engine
         configure_logging("WARNING")
+        if compose:
+            if not settings.composes:
+                raise click.UsageError(
+                    "--compose needs a language model: set LLM_BASE_URL and LLM_MODEL "
+                    "(see .env.example)"
+                )
+            report = evaluate_composition(questions_file, settings)
+            click.echo(json.dumps(report.to_dict()) if as_json else format_composition(report))
+            return
         result = run_evaluation(questions_file, settings, exclude_gold_article=exclude_gold_article)
         click.echo(json.dumps(result.to_dict()) if as_json else format_eval(result))
 
@@ -242,6 +271,26 @@ def format_eval(result: EvalResult) -> str:
     ]
     head = f"{'':<26}" + "".join(f"{name:>22}" for name, _ in columns)
     return "\n".join([head] + [f"{n:<26}" + "".join(f"{v:>22}" for v in vs) for n, vs in rows])
+
+
+def format_composition(report: CompositionReport) -> str:
+    """The composed answers' figures, one per line."""
+
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    failures = ", ".join(f"{kind} {count}" for kind, count in sorted(report.failures.items()))
+    rows = [
+        ("model", report.model),
+        ("answered questions", str(report.answered)),
+        ("composed", str(report.composed)),
+        ("citation precision", pct(report.citation_precision)),
+        ("  quoted answers", pct(report.extractive_precision)),
+        ("sentences kept", pct(report.sentences_kept)),
+        ("latency p50 / p95 ms", f"{report.latency_p50_ms:.1f} / {report.latency_p95_ms:.1f}"),
+        ("model failures", failures or "none"),
+    ]
+    return "\n".join(f"{name:<26}{value}" for name, value in rows)
 
 
 @cli.command()

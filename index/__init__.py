@@ -40,6 +40,7 @@ from index.evaluate import (
     read_questions,
     run_evaluation,
 )
+from index.evaluate_compose import CompositionReport, evaluate_composition
 from index.models import (
     Answer,
     AnswerSentence,
@@ -66,6 +67,7 @@ __all__ = [
     "Citation",
     "Composer",
     "Composition",
+    "CompositionReport",
     "ConfigError",
     "Embedder",
     "EmbedderError",
@@ -99,6 +101,7 @@ __all__ = [
     "build_index",
     "cut_at_word",
     "detect_language",
+    "evaluate_composition",
     "load_articles",
     "load_embedders",
     "read_questions",

@@ -172,6 +172,12 @@ def is_gold(question: EvalQuestion, hit: Hit) -> bool:
     return _holds_answer(question, hit.passage.article_id, hit.passage.text)
 
 
+def holds_answer(question: EvalQuestion, article_id: str, text: str) -> bool:
+    """Whether a passage's ``text`` holds a gold answer string (and is from the gold article,
+    when the question names one)."""
+    return _holds_answer(question, article_id, text)
+
+
 def _holds_answer(question: EvalQuestion, article_id: str, text: str) -> bool:
     if question.article and article_id != question.article:
         return False

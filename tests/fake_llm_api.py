@@ -77,6 +77,20 @@ def stalled(seconds: float, then: Reply | None = None) -> Reply:
     return reply
 
 
+def quote_passage(n: int) -> Callable[[Request], Reply]:
+    """A responder that answers with the first sentence of passage ``n``, marked [n] (a
+    well-behaved model citing that passage)."""
+
+    def respond(request: Request) -> Reply:
+        for line in request.user_text.splitlines():
+            if line.startswith(f"[{n}] "):
+                text = line.split(": ", 1)[1]
+                return completion(text.split(". ")[0].rstrip(".") + f" [{n}].")
+        return completion("I cannot tell from these passages.")
+
+    return respond
+
+
 @dataclass
 class Request:
     headers: dict[str, str]
@@ -93,6 +107,8 @@ class FakeLlmApi:
     def __init__(self) -> None:
         self.default = completion("")
         self.replies: deque[Reply] = deque()
+        # When set, what answers each request (instead of the queue).
+        self.responder: Callable[[Request], Reply] | None = None
         self.requests: list[Request] = []
         self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -149,8 +165,9 @@ def _handler_for(api: FakeLlmApi) -> Callable[..., BaseHTTPRequestHandler]:
             if self.path != "/v1/chat/completions":
                 self._send(Reply(status=404, body=b'{"error": "no such path"}'))
                 return
-            api.requests.append(Request(dict(self.headers.items()), json.loads(raw)))
-            reply = api.next_reply()
+            request = Request(dict(self.headers.items()), json.loads(raw))
+            api.requests.append(request)
+            reply = api.responder(request) if api.responder else api.next_reply()
             try:
                 if reply.delay_s and api._stopping.wait(reply.delay_s):
                     return

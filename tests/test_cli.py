@@ -31,6 +31,7 @@ from tests.fake_llm_api import (
     Reply,
     completion,
     malformed,
+    quote_passage,
     stalled,
     status,
     streamed,
@@ -443,3 +444,40 @@ def test_ask_prints_a_composed_answer_saying_so(
         f"Sberbank developed GigaChat. [1]\n(Composed from the sources below by {MODEL}.)\n\n"
         "Sources:\n  [1] Putin Calls for Russia"
     )
+
+
+def test_eval_compose_measures_the_composed_answers_citations(
+    runner: CliRunner, folders: list[str], fake_llm: FakeLlmApi
+) -> None:
+    fake_llm.responder = quote_passage(1)  # every answer: the first passage's first sentence
+    args = ["eval", str(SEED_QUESTIONS), "--compose", "--json", *folders]
+    result = runner.invoke(cli, args, env=_model_env(fake_llm))
+    assert result.exit_code == 0, result.output
+    [report] = _json_lines(result.stdout)
+    assert report["model"] == MODEL
+    assert report["answered"] >= 10
+    assert report["composed"] == report["answered"] == len(fake_llm.requests)
+    assert report["failures"] == {}
+    assert report["sentences_kept"] == 1.0
+    # Citing only [1] (the best passage) is about as precise as the quoted answers.
+    assert 0.7 <= report["citation_precision"] <= 1.0
+    assert report["extractive_citation_precision"] >= 0.7
+
+
+def test_eval_compose_counts_answers_that_fail_the_checks(
+    runner: CliRunner, folders: list[str], fake_llm: FakeLlmApi
+) -> None:
+    fake_llm.reply(completion("GigaChat разработал Сбербанк [4]."))
+    args = ["eval", str(SEED_QUESTIONS), "--compose", *folders]
+    result = runner.invoke(cli, args, env=_model_env(fake_llm))
+    assert result.exit_code == 0, result.output
+    assert "composed                  0\n" in result.stdout
+    assert "citation precision        n/a\n" in result.stdout
+    assert "sentences kept            0.000\n" in result.stdout
+    assert "model failures            unverified " in result.stdout
+
+
+def test_eval_compose_without_a_model_is_a_usage_error(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["eval", str(SEED_QUESTIONS), "--compose"])
+    assert result.exit_code == 2
+    assert "--compose needs a language model: set LLM_BASE_URL and LLM_MODEL" in result.stderr
