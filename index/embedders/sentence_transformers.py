@@ -1,7 +1,8 @@
 """The sentence-transformers embedder (all-MiniLM-L6-v2, bundled, by default).
 
-This is the only module that imports ``sentence_transformers`` (lazily, so that importing the
-engine stays cheap for commands that never embed).
+This is the only module that imports ``sentence_transformers``, and only when passages are to be
+embedded: the bundled model's questions are encoded by ``bert_numpy`` (the same vectors), so a
+process that only answers questions never loads torch (3.5 s of a cold ``newsbot ask``).
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from index.embedders.bert_numpy import NumpyBert, is_supported
 from index.errors import EmbedderError
 
 if TYPE_CHECKING:
@@ -46,7 +49,9 @@ class SentenceTransformerEmbedder:
     """A sentence-transformers model, with optional query/passage prefixes (e.g. e5's
     ``"query: "`` and ``"passage: "``).
 
-    Questions are encoded on one torch thread: measured here, with the other core busy, one
+    The bundled model encodes questions with ``NumpyBert`` and loads sentence-transformers (and
+    torch) only when it first embeds passages; any other model is loaded at once and does both.
+    Questions are encoded on one thread: measured here, with the other core busy, one torch
     thread held ~20 ms per question where two spiked to ~500 ms. Passages use every core.
     """
 
@@ -62,20 +67,37 @@ class SentenceTransformerEmbedder:
         self._query_prefix = query_prefix
         self._passage_prefix = passage_prefix
         self._batch_size = batch_size
+        # One lock per runtime: a question (numpy) need not wait while a build loads torch and
+        # embeds passages.
         self._lock = threading.Lock()
-        self._model = self._load(model)
-        self._max_tokens = int(self._model.max_seq_length or 256)
-        dimension = self._model.get_embedding_dimension()
+        self._load_lock = threading.Lock()
+        self._question_lock = threading.Lock()
+        self._path = resolve_model_path(model)
+        self._loaded: SentenceTransformer | None = None
+        self._questions: NumpyBert | None = None
+        dimension: int | None
+        if model in BUNDLED_MODEL_NAMES and is_supported(Path(self._path)):
+            self._questions = NumpyBert(Path(self._path))
+            self._max_tokens, dimension = self._questions.max_tokens, self._questions.dimension
+        else:
+            self._max_tokens = int(self._model.max_seq_length or 256)
+            dimension = self._model.get_embedding_dimension()
         if not dimension:
             raise EmbedderError(f"Model {model!r} does not report an embedding dimension")
         self._dimension = int(dimension)
         self._multilingual = "multilingual" in model.lower() or "labse" in model.lower()
 
+    @property
+    def _model(self) -> SentenceTransformer:
+        """The sentence-transformers model, loaded at the first use."""
+        with self._load_lock:
+            if self._loaded is None:
+                self._loaded = self._load(self._model_name, self._path)
+            return self._loaded
+
     @staticmethod
-    def _load(model: str) -> SentenceTransformer:
-        path = resolve_model_path(model)
+    def _load(model: str, path: str) -> SentenceTransformer:
         try:
-            import torch  # noqa: F401  (torch before faiss keeps FAISS fast; see store.py)
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
             raise EmbedderError(
@@ -106,6 +128,9 @@ class SentenceTransformerEmbedder:
         return self._multilingual
 
     def fits(self, text: str) -> bool:
+        if self._questions is not None:  # the same tokenizer.json: the same counts
+            with self._question_lock:
+                return self._questions.token_count(self._passage_prefix + text) <= self._max_tokens
         # verbose=False: the length is what is asked, no warning that it is over the window.
         ids = self._model.tokenizer(self._passage_prefix + text, verbose=False)["input_ids"]
         return len(ids) <= self._max_tokens
@@ -114,14 +139,19 @@ class SentenceTransformerEmbedder:
         return self._encode([self._passage_prefix + text for text in texts])
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode([self._query_prefix + text for text in texts])
+        prefixed = [self._query_prefix + text for text in texts]
+        if self._questions is not None:
+            with self._question_lock:
+                return self._questions.encode(prefixed)
+        return self._encode(prefixed)
 
     def _encode(self, prefixed: Sequence[str]) -> np.ndarray:
         if not prefixed:
             return np.zeros((0, self._dimension), dtype=np.float32)
+        model = self._model
         # Batches are only embedded by builds: every core, even for one new article.
         with self._lock, _torch_threads(os.cpu_count() or 1):
-            vectors = self._model.encode(
+            vectors = model.encode(
                 list(prefixed),
                 batch_size=self._batch_size,
                 normalize_embeddings=True,
@@ -131,6 +161,9 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
+        if self._questions is not None:
+            vector: np.ndarray = self.embed_queries([text])[0]
+            return vector
         with self._lock, _torch_threads(1):
             vector = self._model.encode(
                 [self._query_prefix + text],
