@@ -34,9 +34,9 @@ index: install
 	$(BIN)/newsbot index
 
 ## run: build or update the index, then start the Telegram bot if a token is configured
-## (TELEGRAM_BOT_TOKEN in .env or the environment), else the terminal chat.
+## (TELEGRAM_BOT_TOKEN in .env or the environment), else the terminal chat. One process
+## (`newsbot start` updates the index itself), so the models are loaded once.
 run: install
-	$(BIN)/newsbot index
 	$(BIN)/newsbot start
 
 chat: install

@@ -24,6 +24,7 @@ from bot.cli_common import (
 )
 from bot.formatting import MAX_QUESTION_CHARS, cut_question
 from bot.ingest_cli import add, feeds
+from bot.settings import BotSettings
 from bot.terminal import format_answer_plain, format_build_report, plural
 from index import (
     RANKS,
@@ -31,6 +32,7 @@ from index import (
     CompositionReport,
     EvalResult,
     NewsEngine,
+    Settings,
     Turn,
     evaluate_composition,
     run_evaluation,
@@ -118,18 +120,22 @@ def chat(top_k: int | None, articles: Path | None, index_dir: Path | None) -> No
 
     Example: newsbot chat
     """
-    with contextlib.suppress(ImportError):
-        import readline  # noqa: F401  (input() gains line editing and history)
     with expected_errors():
         settings = load_settings(articles, index_dir).engine
         configure_logging("WARNING")
-        engine = open_engine(settings)
-        titles = ", ".join(a.title for a in engine.articles()[:3])
-        click.echo(f"newsbot knows {plural(engine.info().articles, 'article')} ({titles}).")
-        click.echo("Ask a question (follow-ups are read with your last ones; /new starts afresh).")
-        click.echo("Ctrl-D to leave.")
-        with composing(settings) as compose:
-            _chat_loop(engine, top_k, compose)
+        _chat(open_engine(settings), top_k, settings)
+
+
+def _chat(engine: NewsEngine, top_k: int | None, settings: Settings) -> None:
+    """The terminal conversation on a loaded engine, until end of input."""
+    with contextlib.suppress(ImportError):
+        import readline  # noqa: F401  (input() gains line editing and history)
+    titles = ", ".join(a.title for a in engine.articles()[:3])
+    click.echo(f"newsbot knows {plural(engine.info().articles, 'article')} ({titles}).")
+    click.echo("Ask a question (follow-ups are read with your last ones; /new starts afresh).")
+    click.echo("Ctrl-D to leave.")
+    with composing(settings) as compose:
+        _chat_loop(engine, top_k, compose)
 
 
 def _chat_loop(engine: NewsEngine, top_k: int | None, compose: Compose) -> None:
@@ -304,33 +310,46 @@ def run(articles: Path | None, index_dir: Path | None) -> None:
         settings = load_settings(articles, index_dir)
         settings.require_token()
         configure_logging(settings.log_level)
-        from bot.telegram_app import run_bot
+        _run_bot(settings)
 
-        sys.exit(run_bot(settings))
+
+def _run_bot(settings: BotSettings, engine: NewsEngine | None = None) -> None:
+    from bot.telegram_app import run_bot  # PTB is loaded only by the commands that run the bot
+
+    sys.exit(run_bot(settings, engine))
 
 
 @cli.command()
-@click.pass_context
 @folder_options
-def start(ctx: click.Context, articles: Path | None, index_dir: Path | None) -> None:
-    """Start the Telegram bot if TELEGRAM_BOT_TOKEN is set, else the terminal chat.
+def start(articles: Path | None, index_dir: Path | None) -> None:
+    """Update the index, then start the Telegram bot if TELEGRAM_BOT_TOKEN is set, else the
+    terminal chat.
 
-    This is what `make run` calls after `newsbot index`.
+    One process (what `make run` calls): the models are loaded once, and with nothing changed
+    in the articles folder nothing is embedded (nor torch loaded).
+
+    Example: newsbot start
     """
     with expected_errors():
         settings = load_settings(articles, index_dir)
-    if settings.telegram_token:
-        click.echo(
-            "TELEGRAM_BOT_TOKEN is set: starting the Telegram bot (Ctrl-C to stop).", err=True
-        )
-        ctx.invoke(run, articles=articles, index_dir=index_dir)
-    else:
-        click.echo(
-            "TELEGRAM_BOT_TOKEN is not set: starting the terminal chat instead. To run the "
-            "Telegram bot, create one with @BotFather and put its token in .env.",
-            err=True,
-        )
-        ctx.invoke(chat, articles=articles, index_dir=index_dir)
+        if settings.telegram_token:
+            click.echo(
+                "TELEGRAM_BOT_TOKEN is set: starting the Telegram bot (Ctrl-C to stop).", err=True
+            )
+            configure_logging(settings.log_level)
+        else:
+            click.echo(
+                "TELEGRAM_BOT_TOKEN is not set: starting the terminal chat instead. To run the "
+                "Telegram bot, create one with @BotFather and put its token in .env.",
+                err=True,
+            )
+            configure_logging("WARNING")
+        engine = NewsEngine(settings.engine)
+        click.echo(format_build_report(update_index(engine)))
+        if settings.telegram_token:
+            _run_bot(settings, engine)
+        else:
+            _chat(engine, None, settings.engine)
 
 
 cli.add_command(add)

@@ -174,6 +174,21 @@ def test_chat_answers_until_end_of_input(runner: CliRunner, folders: list[str]) 
     assert "Sberbank" in result.stdout
 
 
+def test_start_updates_the_index_then_chats_in_one_process(
+    runner: CliRunner, folders: list[str]
+) -> None:
+    first = runner.invoke(cli, ["start", *folders], input="Who developed GigaChat?\n")
+    assert first.exit_code == 0, first.output
+    assert "TELEGRAM_BOT_TOKEN is not set: starting the terminal chat" in first.stderr
+    assert "Indexed 1 article, 10 passages: 1 added" in first.stdout
+    assert "newsbot knows 1 article (Putin Calls" in first.stdout
+    assert "Sberbank" in first.stdout
+    second = runner.invoke(cli, ["start", *folders], input="")
+    assert second.exit_code == 0, second.output
+    assert "Index up to date: 1 article, 10 passages" in second.stdout
+    assert second.stdout.rstrip().endswith("?")  # the chat prompt, then end of input
+
+
 def test_eval_prints_metrics(runner: CliRunner, folders: list[str]) -> None:
     result = runner.invoke(cli, ["eval", str(SEED_QUESTIONS), "--json", *folders])
     assert result.exit_code == 0, result.output
