@@ -56,9 +56,10 @@ _ARTICLE_KEYS: dict[str, type] = {"title": str, "hash": str, "passages": int}  #
 # Cached: FAISS's OpenMP thread count is process-wide, so it is set once per process.
 @functools.cache
 def _faiss() -> Any:
-    # torch is no longer imported first: a process that only answers questions never loads it
-    # (index/embedders/bert_numpy.py), and with FAISS on one thread the order of their OpenMP
-    # runtimes made no difference to a question (18-27 ms warm, make bench's warm asks).
+    # torch is not imported first any more: a process that only answers questions never loads
+    # it (index/embedders/bert_numpy.py). With FAISS on one thread the order made no difference:
+    # warm asks on the seed index p50/p95 27/85 ms against 30/86 ms with torch first (3 runs
+    # each, interleaved, the bench's warm_ask worker).
     import faiss
 
     # Searches are one question at a time over at most ~10^5 vectors: one thread takes ~1 ms
