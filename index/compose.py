@@ -22,15 +22,16 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from index.config import Settings
 from index.conversation import Turn
 from index.errors import ModelError
 from index.models import Answer
 from index.verify import Checked, Dropped, check_composition
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +152,10 @@ class Composer:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _request(self, messages: list[dict[str, str]]) -> str:
+        # httpx is imported when an answer is composed: importing it with the engine cost every
+        # cold `newsbot ask` 50 ms, composing or not.
+        import httpx
+
         body = {
             "model": self.model,
             "messages": messages,
@@ -178,6 +183,8 @@ class Composer:
         return text
 
     def _http(self) -> httpx.AsyncClient:
+        import httpx
+
         if self._client is None:
             headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
             self._client = httpx.AsyncClient(
