@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from index.config import Settings
 from index.conversation import Turn
@@ -32,6 +32,7 @@ from index.engine import NewsEngine
 from index.errors import NewsIndexError
 from index.models import Answer, Hit
 
+T = TypeVar("T")
 RANKS = (1, 3, 5)
 MRR_DEPTH = 10
 SPLITS = ("tune", "report")
@@ -136,11 +137,22 @@ def read_questions(
     Raises:
         NewsIndexError: the file is missing or a line is not a question object.
     """
+    return _read_jsonl(path, select, _question, "a question object")
+
+
+def _read_jsonl(
+    path: Path,
+    select: Callable[[Mapping[str, Any]], bool] | None,
+    parse: Callable[[Mapping[str, Any], int], T],
+    what: str,
+) -> list[T]:
+    """``parse(line, line number)`` of each JSON line ``select`` accepts (blank lines skipped);
+    a line that is not ``what`` is a NewsIndexError naming the file and line."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise NewsIndexError(f"Cannot read {path}: {exc.strerror or exc}") from exc
-    questions = []
+    parsed = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -148,10 +160,10 @@ def read_questions(
             raw = json.loads(line)
             if select is not None and not select(raw):
                 continue
-            questions.append(_question(raw, number))
+            parsed.append(parse(raw, number))
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-            raise NewsIndexError(f"{path}:{number}: not a question object ({exc})") from exc
-    return questions
+            raise NewsIndexError(f"{path}:{number}: not {what} ({exc})") from exc
+    return parsed
 
 
 def _question(raw: Mapping[str, Any], number: int) -> EvalQuestion:
@@ -326,27 +338,16 @@ def read_conversations(
     Raises:
         NewsIndexError: the file is missing or a line is not a conversation.
     """
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise NewsIndexError(f"Cannot read {path}: {exc.strerror or exc}") from exc
-    conversations = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-            if select is not None and not select(raw):
-                continue
-            cid = str(raw.get("id", number))
-            turns = tuple(
-                dataclasses.replace(_question(turn, number), qid=f"{cid}/{i}", split=raw["split"])
-                for i, turn in enumerate(raw["turns"], start=1)
-            )
-            conversations.append(Conversation(cid, str(raw["kind"]), raw.get("split"), turns))
-        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-            raise NewsIndexError(f"{path}:{number}: not a conversation ({exc})") from exc
-    return conversations
+    return _read_jsonl(path, select, _conversation, "a conversation")
+
+
+def _conversation(raw: Mapping[str, Any], number: int) -> Conversation:
+    cid = str(raw.get("id", number))
+    turns = tuple(
+        dataclasses.replace(_question(turn, number), qid=f"{cid}/{i}", split=raw["split"])
+        for i, turn in enumerate(raw["turns"], start=1)
+    )
+    return Conversation(cid, str(raw["kind"]), raw.get("split"), turns)
 
 
 def evaluate_conversations(
