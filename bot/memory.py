@@ -12,14 +12,14 @@ least recently used go first). Each call is one short blocking transaction: run 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.sqlite_file import create, transaction
 from index import Turn
 
 RETENTION_S = 24 * 3600  # a day: follow-ups come within minutes; nothing is kept longer
@@ -65,25 +65,12 @@ class ChatMemory:
         self.path = path
         self.max_turns = max_turns
         self.max_age_s = max_age_s
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(SCHEMA)
-
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        # One short connection per call: no connection crosses threads, and each ``with`` block
-        # is one transaction (committed on success, rolled back on error).
-        db = sqlite3.connect(self.path, timeout=10)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+        create(path, SCHEMA)
 
     def context(self, who: Conversation, now: float | None = None) -> list[Turn]:
         """The conversation's recent turns, oldest first."""
         since = (time.time() if now is None else now) - self.max_age_s
-        with self._connect() as db:
+        with transaction(self.path) as db:
             rows = db.execute(
                 "SELECT question, cited FROM turns WHERE chat_id = ? AND user_id = ? AND at >= ? "
                 "ORDER BY at DESC, id DESC LIMIT ?",
@@ -94,7 +81,7 @@ class ChatMemory:
     def thread(self, chat_id: int, message_id: int) -> list[Turn]:
         """The turn whose answer was message ``message_id`` (a reply to it continues it), and the
         turns of its conversation before it within ``max_age_s``; empty if unknown."""
-        with self._connect() as db:
+        with transaction(self.path) as db:
             row = db.execute(
                 "SELECT t.user_id, t.at, t.id FROM replies r JOIN turns t ON t.id = r.turn_id "
                 "WHERE r.chat_id = ? AND r.message_id = ?",
@@ -119,7 +106,7 @@ class ChatMemory:
     ) -> None:
         """Add a turn and the ids of the messages that answered it; drop what is too old."""
         now = time.time() if now is None else now
-        with self._connect() as db:
+        with transaction(self.path) as db:
             cursor = db.execute(
                 "INSERT INTO turns (chat_id, user_id, question, cited, at) VALUES (?, ?, ?, ?, ?)",
                 (who.chat_id, who.user_id, turn.question, json.dumps(turn.cited), now),
@@ -133,7 +120,7 @@ class ChatMemory:
 
     def forget(self, who: Conversation) -> int:
         """Forget a conversation (``/new``); returns how many turns were dropped."""
-        with self._connect() as db:
+        with transaction(self.path) as db:
             db.execute(
                 "DELETE FROM replies WHERE turn_id IN "
                 "(SELECT id FROM turns WHERE chat_id = ? AND user_id = ?)",

@@ -17,13 +17,13 @@ not repeat a notice. A notice that fails to send stays pending and is offered ag
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from bot.sqlite_file import create, transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS subscribers (
@@ -72,24 +72,11 @@ class SubscriptionStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(SCHEMA)
-
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        # One short connection per call: no connection crosses threads, and each ``with``
-        # block is one transaction (committed on success, rolled back on error).
-        db = sqlite3.connect(self.path, timeout=10)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+        create(path, SCHEMA)
 
     def subscribe(self, chat_id: int, now: float | None = None) -> bool:
         """Subscribe a chat; False if it already was."""
-        with self._connect() as db:
+        with transaction(self.path) as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO subscribers (chat_id, subscribed_at) VALUES (?, ?)",
                 (chat_id, time.time() if now is None else now),
@@ -98,7 +85,7 @@ class SubscriptionStore:
 
     def unsubscribe(self, chat_id: int) -> bool:
         """Unsubscribe a chat; False if it was not subscribed."""
-        with self._connect() as db:
+        with transaction(self.path) as db:
             cursor = db.execute("DELETE FROM subscribers WHERE chat_id = ?", (chat_id,))
             return cursor.rowcount == 1
 
@@ -112,7 +99,7 @@ class SubscriptionStore:
             now: the time to record new articles at (for tests); default the clock.
         """
         now = time.time() if now is None else now
-        with self._connect() as db:
+        with transaction(self.path) as db:
             baseline = db.execute("SELECT value FROM meta WHERE key = 'baseline'").fetchone()
             # A baseline article counts as seen long ago, so nobody is told about it.
             seen_at = now if baseline else 0.0
@@ -137,7 +124,7 @@ class SubscriptionStore:
 
     def mark_sent(self, notice: Notice, now: float | None = None) -> None:
         """Record that ``notice`` was delivered, so it is never offered again."""
-        with self._connect() as db:
+        with transaction(self.path) as db:
             db.execute(
                 "INSERT OR IGNORE INTO notices (chat_id, article_id, sent_at) VALUES (?, ?, ?)",
                 (notice.chat_id, notice.article_id, time.time() if now is None else now),
