@@ -104,7 +104,10 @@ class Request:
 class FakeLlmApi:
     """Serves queued replies on 127.0.0.1 until closed; ``base_url`` ends in ``/v1``."""
 
-    def __init__(self) -> None:
+    def __init__(self, api_key: str | None = None) -> None:
+        # As a hosted API does: with a key set, a request without "Bearer <key>" is a 401
+        # (without one it takes any, as Ollama and llama.cpp's server do).
+        self.api_key = api_key
         self.default = completion("")
         self.replies: deque[Reply] = deque()
         # When set, what answers each request (instead of the queue).
@@ -165,6 +168,10 @@ def _handler_for(api: FakeLlmApi) -> Callable[..., BaseHTTPRequestHandler]:
             if self.path != "/v1/chat/completions":
                 self._send(Reply(status=404, body=b'{"error": "no such path"}'))
                 return
+            refusal = _refusal(api, self.headers.get("Authorization"), raw)
+            if refusal is not None:
+                self._send(refusal)
+                return
             request = Request(dict(self.headers.items()), json.loads(raw))
             api.requests.append(request)
             reply = api.responder(request) if api.responder else api.next_reply()
@@ -195,3 +202,35 @@ def _handler_for(api: FakeLlmApi) -> Callable[..., BaseHTTPRequestHandler]:
             self.close_connection = True
 
     return Handler
+
+
+ROLES = frozenset({"system", "user", "assistant"})
+
+
+def _refusal(api: FakeLlmApi, authorization: str | None, raw: bytes) -> Reply | None:
+    """What an OpenAI-compatible server answers a request it will not take (None: it takes it):
+    401 for a missing or wrong key, 400 for a body that is not a chat request, 404 for a model it
+    does not have."""
+    if api.api_key is not None and authorization != f"Bearer {api.api_key}":
+        return _error(401, "invalid api key")
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return _error(400, "the body is not JSON")
+    messages = body.get("messages") if isinstance(body, dict) else None
+    if not isinstance(messages, list) or not messages:
+        return _error(400, "'messages' must be a non-empty list")
+    for message in messages:
+        if not (
+            isinstance(message, dict)
+            and message.get("role") in ROLES
+            and isinstance(message.get("content"), str)
+        ):
+            return _error(400, "each message needs a role and a string content")
+    if body.get("model") != MODEL:
+        return _error(404, f"model {body.get('model')!r} not found")
+    return None
+
+
+def _error(code: int, message: str) -> Reply:
+    return Reply(status=code, body=json.dumps({"error": {"message": message}}).encode())
