@@ -13,9 +13,10 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.loopback import LoopbackServer
 
 MODEL = "fake-model-1"
 API_KEY = "sk-test-SECRET-0123456789"
@@ -101,7 +102,7 @@ class Request:
         return "\n".join(m["content"] for m in self.body["messages"] if m["role"] == "user")
 
 
-class FakeLlmApi:
+class FakeLlmApi(LoopbackServer):
     """Serves queued replies on 127.0.0.1 until closed; ``base_url`` ends in ``/v1``."""
 
     def __init__(self, api_key: str | None = None) -> None:
@@ -114,16 +115,11 @@ class FakeLlmApi:
         self.responder: Callable[[Request], Reply] | None = None
         self.requests: list[Request] = []
         self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._serve(_handler_for(self))
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        return f"http://127.0.0.1:{self.port}/v1"
 
     def reply(self, *replies: Reply) -> FakeLlmApi:
         """Answer the next requests with ``replies`` in order, then with the last one."""
@@ -136,20 +132,7 @@ class FakeLlmApi:
 
     def close(self) -> None:
         self._stopping.set()  # ends the stalls
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
-
-    def __enter__(self) -> FakeLlmApi:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        super().close()
 
 
 def _handler_for(api: FakeLlmApi) -> Callable[..., BaseHTTPRequestHandler]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
+from typing import Self
 
 HTML = "text/html; charset=utf-8"
 RSS = "application/rss+xml; charset=utf-8"
@@ -29,13 +30,12 @@ class Route:
     chunks: int = 0
 
 
-class LoopbackSite:
-    """Serves ``routes`` (path -> Route) on 127.0.0.1 until closed; counts requests per path."""
+class LoopbackServer:
+    """A stdlib HTTP server on 127.0.0.1 (a free port) in a thread, until ``close``; a context
+    manager. Subclasses call ``_serve`` with their handler class."""
 
-    def __init__(self) -> None:
-        self.routes: dict[str, Route] = {}
-        self.hits: Counter[str] = Counter()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+    def _serve(self, handler: Callable[..., BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -43,8 +43,37 @@ class LoopbackSite:
         self._thread.start()
 
     @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class LoopbackSite(LoopbackServer):
+    """Serves ``routes`` (path -> Route) on 127.0.0.1 until closed; counts requests per path."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.hits: Counter[str] = Counter()
+        self._serve(_handler_for(self))
+
+    @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -57,22 +86,6 @@ class LoopbackSite:
     def redirect(self, path: str, location: str, status: int = 302) -> str:
         self.routes[path] = Route(status=status, headers={"Location": location})
         return self.url(path)
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
-
-    def __enter__(self) -> LoopbackSite:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _handler_for(site: LoopbackSite) -> Callable[..., BaseHTTPRequestHandler]:
