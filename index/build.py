@@ -29,6 +29,7 @@ from index.store import (
     write_snapshot,
 )
 from index.text import detect_language, split_sentences
+from index.word_map import english_words
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class BuildReport:
     reused: int = 0
     sentences_embedded: int = 0  # sentences of new passages, for the spaces that keep them
     names_embedded: int = 0  # names new to the index, for the spaces that keep them
+    words_embedded: int = 0  # English words new to the index, likewise (index.word_map)
     seconds: float = 0.0
     version: str | None = None  # the new snapshot, or None when nothing had to change
     full: bool = False
@@ -105,7 +107,7 @@ def build_index(
         hashes.update({article_id: old_hashes[article_id] for article_id in kept})
         added, changed, removed = _compare(old_hashes, hashes)
         snapshot = None
-        embedded = _Embedded(passages=0, sentences=0, names=0)
+        embedded = _Embedded(passages=0, sentences=0, names=0, words=0)
         if (
             previous is not None
             and not (added or changed or removed)
@@ -116,7 +118,12 @@ def build_index(
             passages = _passages(articles, hashes, old_hashes, previous, embedders)
             names = _names(articles, hashes, old_hashes, previous)
             vectors, embedded = _vectors(
-                passages, sorted(set().union(*names.values())), previous, embedders, progress
+                passages,
+                sorted(set().union(*names.values())),
+                _words(passages, previous),
+                previous,
+                embedders,
+                progress,
             )
             manifest = _manifest(articles, hashes, passages, names, started)
             snapshot = write_snapshot(index_dir, passages, manifest=manifest, **vectors)
@@ -132,6 +139,7 @@ def build_index(
         reused=len(passages) * len(embedders) - embedded.passages,
         sentences_embedded=embedded.sentences,
         names_embedded=embedded.names,
+        words_embedded=embedded.words,
         seconds=time.perf_counter() - started,
         version=snapshot.version if snapshot else None,
         full=full,
@@ -275,17 +283,30 @@ def _names(
     return names
 
 
+def _words(passages: Sequence[Passage], previous: Snapshot | None) -> list[str]:
+    """The English words of the passages (``index.word_map``): the old index's, plus those of
+    the passages it did not have (a word of a removed article stays until a full rebuild)."""
+    words: set[str] = set(previous.words) if previous is not None else set()
+    old = {p.content_hash for p in previous.passages} if previous is not None and words else set()
+    for passage in passages:
+        if passage.content_hash not in old:
+            words |= english_words(f"{passage.title}\n{passage.text}")
+    return sorted(words)
+
+
 def _reads(embedder: Embedder, text: str) -> bool:
     return detect_language(text) == "en" or embedder.multilingual
 
 
 def _same_spaces(previous: Snapshot, embedders: Sequence[Embedder]) -> bool:
-    """Whether the index has exactly the embedders' spaces, with sentence and name vectors
-    where they are kept (an index from an older newsbot gains them at the next build)."""
+    """Whether the index has exactly the embedders' spaces, with sentence, name and word
+    vectors where they are kept (an index from an older newsbot gains them at the next build)."""
     if sorted(previous.spaces) != sorted(e.name for e in embedders):
         return False
     return all(
-        previous.sentences(e.name) is not None and previous.name_vectors(e.name) is not None
+        previous.sentences(e.name) is not None
+        and previous.name_vectors(e.name) is not None
+        and previous.word_vectors(e.name) is not None
         for e in embedders
         if e.multilingual
     )
@@ -296,19 +317,21 @@ class _Embedded:
     passages: int  # passage texts embedded, summed over the embedders
     sentences: int
     names: int
+    words: int
 
 
 def _vectors(
     passages: Sequence[Passage],
     names: Sequence[str],
+    words: Sequence[str],
     previous: Snapshot | None,
     embedders: Sequence[Embedder],
     progress: Progress | None,
 ) -> tuple[dict[str, Any], _Embedded]:
     """The snapshot's vectors, as ``write_snapshot`` takes them: passage vectors per embedder
-    (rows aligned with ``passages``), and sentence and name vectors for the spaces that keep
-    them. Vectors of unchanged texts are reused, the rest embedded (every space's passages
-    first, then the sentences, then the names)."""
+    (rows aligned with ``passages``), and sentence, name and word vectors for the spaces that
+    keep them. Vectors of unchanged texts are reused, the rest embedded (every space's passages
+    first, then the sentences, the names and the words)."""
     hashes, texts = [p.content_hash for p in passages], [p.text for p in passages]
     passage_plans = [
         (e, _ReusePlan.make(hashes, texts, _known_vectors(previous, e), e.dimension))
@@ -317,28 +340,41 @@ def _vectors(
     multilingual = [e for e in embedders if e.multilingual]
     sentence_plans = [(e, _SentencePlan.make(passages, previous, e)) for e in multilingual]
     name_plans = [
-        (e, _ReusePlan.make(names, names, _known_name_vectors(previous, e), e.dimension))
+        (e, _ReusePlan.make(names, names, _known_term_vectors(previous, e, "names"), e.dimension))
         for e in multilingual
     ]
-    plans: list[tuple[Embedder, Any]] = [*passage_plans, *sentence_plans, *name_plans]
+    word_plans = [
+        (e, _ReusePlan.make(words, words, _known_term_vectors(previous, e, "words"), e.dimension))
+        for e in multilingual
+    ]
+    plans: list[tuple[Embedder, Any]] = [
+        *passage_plans,
+        *sentence_plans,
+        *name_plans,
+        *word_plans,
+    ]
     embed = _Embedding(sum(len(plan.texts) for _, plan in plans), progress)
     vectors = {e.name: plan.fill(embed(e, plan.texts)) for e, plan in passage_plans}
     sentences = {
         e.name: plan.assemble(embed(e, plan.texts), vectors[e.name]) for e, plan in sentence_plans
     }
-    name_vectors = {
-        e.name: plan.fill(embed(e, plan.texts, as_queries=True)) for e, plan in name_plans
-    }
+    name_vectors, word_vectors = (
+        {e.name: plan.fill(embed(e, plan.texts, as_queries=True)) for e, plan in term_plans}
+        for term_plans in (name_plans, word_plans)
+    )
     embedded = _Embedded(
         passages=sum(len(plan.texts) for _, plan in passage_plans),
         sentences=sum(len(plan.texts) for _, plan in sentence_plans),
         names=sum(len(plan.texts) for _, plan in name_plans),
+        words=sum(len(plan.texts) for _, plan in word_plans),
     )
     snapshot_vectors = {
         "vectors": vectors,
         "sentences": sentences,
         "names": names,
         "name_vectors": name_vectors,
+        "words": words,
+        "word_vectors": word_vectors,
     }
     return snapshot_vectors, embedded
 
@@ -464,8 +500,16 @@ def _known_vectors(previous: Snapshot | None, embedder: Embedder) -> dict[str, n
     return {p.content_hash: array[row] for row, p in enumerate(previous.passages)}
 
 
-def _known_name_vectors(previous: Snapshot | None, embedder: Embedder) -> dict[str, np.ndarray]:
-    old = previous.name_vectors(embedder.name) if previous is not None else None
-    if previous is None or old is None or old.shape[1] != embedder.dimension:
+def _known_term_vectors(
+    previous: Snapshot | None, embedder: Embedder, terms: str
+) -> dict[str, np.ndarray]:
+    """The old index's vector of each of its ``terms`` ("names" or "words") in one space."""
+    if previous is None:
         return {}
-    return {name: old[row] for row, name in enumerate(previous.names)}
+    if terms == "names":
+        keys, old = previous.names, previous.name_vectors(embedder.name)
+    else:
+        keys, old = previous.words, previous.word_vectors(embedder.name)
+    if old is None or old.shape[1] != embedder.dimension:
+        return {}
+    return {key: old[row] for row, key in enumerate(keys)}

@@ -7,11 +7,14 @@ The fused score is a weighted sum whose weights depend on the question's languag
 tuned on xquad-dev; see eval/README.md): with the multilingual model, questions in either
 language use its space and BM25; without it (``FALLBACK``), English questions use
 all-MiniLM-L6-v2 and BM25, and Russian ones BM25 alone (all-MiniLM-L6-v2 cannot read Cyrillic).
-Spaces with weight 0 are not even embedded, which keeps questions fast.
+Spaces with weight 0 are not even embedded, which keeps questions fast. A Russian question whose
+best passage is English is searched again with its words read in English (``translated``,
+``index.word_map``), each passage taking the better BM25 share of the two readings.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -25,7 +28,8 @@ from index.models import Hit
 from index.names import NAME_SIMILARITY, NameIndex, is_cyrillic, joined_pairs
 from index.question import QuestionFacts, read_question
 from index.store import Snapshot
-from index.text import detect_language, split_sentences
+from index.text import CYRILLIC, detect_language, split_sentences
+from index.word_map import WordMap, WordVectorCache, russian_words
 
 logger = logging.getLogger(__name__)
 
@@ -71,11 +75,13 @@ FUSION = {
     "en": Fusion({MULTILINGUAL: 1.0, LEXICAL: 0.15, MONOLINGUAL: 0.05}, min_score=0.86),
     "ru": Fusion({MULTILINGUAL: 1.0, LEXICAL: 0.15}, min_score=0.845),
 }
-# A Russian question about an English passage scores lower: e5's cosine drops across languages
-# and BM25 has almost nothing to match. At this threshold (set on half of the xquad-dev articles,
-# checked on the other half) 92% of ru->en questions about a missing article are "not found",
-# and 75% of answerable ones are found.
-CROSS_LINGUAL_MIN_SCORE = 0.792
+# A Russian question about an English passage scores lower: e5's cosine drops across languages,
+# and BM25 matches only the English words its Russian words mean (index.word_map). The threshold
+# keeps the tune half's ru->en questions about a missing article "not found" as often as before
+# that mapping (0.955 at 0.792 without it; 0.958 at 0.81 with it): xquad-dev ru->en answered
+# right 0.675 -> 0.766 (report half 0.675 -> 0.765), reader ru->en 0.731 -> 0.769
+# (0.720 -> 0.840), seed ru 0.750 -> 0.900 (0.800 -> 0.850).
+CROSS_LINGUAL_MIN_SCORE = 0.81
 # Without a multilingual model (MULTILINGUAL_MODEL=none) English questions use the
 # sentence-transformers model and BM25. Russian ones use BM25 alone: all-MiniLM-L6-v2 reads
 # Cyrillic letter by letter, and adding it dropped xquad-dev ru recall@1 from 0.735 to 0.332
@@ -96,6 +102,9 @@ class Query:
     language: str
     vectors: dict[str, np.ndarray]
     words: tuple[str, ...] = ()
+    # A Russian question's words in English (index.word_map), with its names in Latin letters:
+    # BM25 scores English passages by these and the rest by ``words``.
+    cross_words: tuple[str, ...] = ()
     weights: dict[str, float] = field(default_factory=dict)  # space name or LEXICAL -> weight
     facts: QuestionFacts = field(default_factory=lambda: QuestionFacts(None, (), ()))
 
@@ -121,7 +130,11 @@ class Retriever:
     """
 
     def __init__(
-        self, snapshot: Snapshot, embedders: Sequence[Embedder], terms: TermCache | None = None
+        self,
+        snapshot: Snapshot,
+        embedders: Sequence[Embedder],
+        terms: TermCache | None = None,
+        russian_vectors: WordVectorCache | None = None,
     ) -> None:
         snapshot.check_embedders([e.name for e in embedders])
         self.snapshot = snapshot
@@ -141,6 +154,11 @@ class Retriever:
         self._name_embedder = multilingual
         vectors = snapshot.name_vectors(multilingual.name) if multilingual else None
         self.names = NameIndex(snapshot.names, vectors)
+        vectors = snapshot.word_vectors(multilingual.name) if multilingual else None
+        self.words = WordMap(snapshot.words, vectors, lambda stem: self.lexical.idf(stem) > 0)
+        self._russian_vectors = russian_vectors
+        if russian_vectors is None and multilingual is not None:
+            self._russian_vectors = WordVectorCache(multilingual.embed_queries)
 
     def fusion(self, language: str) -> Fusion:
         """The ranking for questions in ``language`` with the embedders at hand."""
@@ -170,7 +188,33 @@ class Retriever:
         weights = self.weights_for(language)
         vectors = {e.name: e.embed_query(question) for e in self._embedders if e.name in weights}
         words = tuple(tokenize(question))
-        return Query(question, language, vectors, words, weights, read_question(question))
+        return Query(question, language, vectors, words, (), weights, read_question(question))
+
+    def crosses_languages(self, query: Query, hits: Sequence[Hit]) -> bool:
+        """Whether a question's words are worth reading in English (``translated``): it has
+        Russian words, its best passage is not Russian, and the index keeps word vectors."""
+        return (
+            bool(hits)
+            and LEXICAL in query.weights
+            and not query.cross_words
+            and bool(self.words)
+            and any(CYRILLIC.search(word) for word in query.words)
+            and detect_language(hits[0].passage.text) != "ru"
+        )
+
+    def translated(self, query: Query) -> Query:
+        """The query with ``cross_words``: the stems of the English words its Russian words
+        mean, then its own Latin ones (unchanged without Russian words or word vectors)."""
+        russian = russian_words(query.text)
+        if not russian or not self.words or self._russian_vectors is None:
+            return query
+        mapped = self.words.stems(self._russian_vectors(russian))
+        # A word without an English match stays as it is: like an English question's word that
+        # no passage has, it lowers every passage's share (on the tune halves the same as
+        # dropping it).
+        english = [match or tokenize(word)[0] for match, word in zip(mapped, russian, strict=True)]
+        latin = [w for w in query.words if not CYRILLIC.search(w)]
+        return dataclasses.replace(query, cross_words=(*english, *latin))
 
     def _similarity(self, space: str, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
         """How well each passage matches the question in one space: the passage's cosine, mixed
@@ -188,9 +232,12 @@ class Retriever:
         candidates: set[int] = set()
         for name, vector in query.vectors.items():
             candidates.update(row for row, _ in self.snapshot.search(name, vector, depth))
-        lexical_weight = query.weights.get(LEXICAL, 0.0)
-        bound = self.lexical.best_possible(dict.fromkeys(query.words))
-        lexical = self.lexical.scores(query.words) if lexical_weight and bound > 0 else None
+        lexical = None
+        if query.weights.get(LEXICAL):
+            # Each passage by the better of the question's words and their English ones.
+            shares = [self._lexical_share(words) for words in (query.words, query.cross_words)]
+            found = [share for share in shares if share is not None]
+            lexical = np.maximum.reduce(found) if found else None
         if lexical is not None:
             top = np.argpartition(-lexical, min(depth, len(lexical)) - 1)[:depth]
             candidates.update(int(r) for r in top if lexical[r] > 0)
@@ -200,11 +247,16 @@ class Retriever:
         features = {
             name: self._similarity(name, rows, vector) for name, vector in query.vectors.items()
         }
-        features[LEXICAL] = lexical[rows] / bound if lexical is not None else np.zeros(len(rows))
+        features[LEXICAL] = lexical[rows] if lexical is not None else np.zeros(len(rows))
         fused = fuse(features, query.weights)
         order = np.argsort(-fused, kind="stable")[:top_k]
         passages = self.snapshot.passages
         return [Hit(passages[int(rows[i])], float(fused[i]), int(rows[i])) for i in order]
+
+    def _lexical_share(self, words: Sequence[str]) -> np.ndarray | None:
+        """Every passage's BM25 score for ``words`` over the best possible (None without words)."""
+        bound = self.lexical.best_possible(dict.fromkeys(words))
+        return self.lexical.scores(words) / bound if bound > 0 else None
 
     def sentence_similarities(self, query: Query, hits: Sequence[Hit]) -> dict[str, float]:
         """Cosine of the question to each sentence of ``hits``, from the stored sentence vectors

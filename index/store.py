@@ -5,8 +5,10 @@ Layout of the index folder::
     CURRENT              name of the snapshot in service (replaced atomically)
     snap-<time>-<id>/    one complete index: manifest.json, passages.jsonl, space-<n>.faiss,
                          and for the multilingual space its sentence vectors (sentences-<n>.npy,
-                         sentence-offsets-<n>.npy) and the vectors of the names the articles
-                         mention (names.json, name-vectors-<n>.npy)
+                         sentence-offsets-<n>.npy), the vectors of the names the articles
+                         mention (names.json, name-vectors-<n>.npy) and of their English words
+                         (words.json, word-vectors-<n>.npy: Russian questions are matched to
+                         them, ``index.word_map``)
     .build.lock          held while a build writes (one writer at a time)
 
 A build writes a new snapshot under a temporary name, renames it, then swaps ``CURRENT``; a build
@@ -50,6 +52,7 @@ REBUILD_HINT = "run `newsbot index --full` to rebuild it"
 # A damaged snapshot is never reused by a build, so a plain `newsbot index` rebuilds it.
 CORRUPT_HINT = "run `newsbot index` to rebuild it"
 NAMES_FILE = "names.json"
+WORDS_FILE = "words.json"
 _ARTICLE_KEYS: dict[str, type] = {"title": str, "hash": str, "passages": int}  # each article's
 
 
@@ -79,8 +82,10 @@ class SpaceInfo:
     # rows offsets[i]:offsets[i + 1]), for spaces that score passages by their best sentence.
     sentences: str | None = None
     sentence_offsets: str | None = None
-    # Optional: one vector per name in the snapshot's names.json (same order), as float16.
+    # Optional: one vector per name in the snapshot's names.json (same order), as float16;
+    # likewise per word of words.json.
     name_vectors: str | None = None
+    word_vectors: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,9 @@ class Snapshot:
     # vector per name, rows in that order.
     names: tuple[str, ...] = ()
     name_spaces: dict[str, np.ndarray] = field(default_factory=dict)
+    # The English words of the passages (lower-cased, sorted; see index.word_map), likewise.
+    words: tuple[str, ...] = ()
+    word_spaces: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def version(self) -> str:
@@ -202,6 +210,10 @@ class Snapshot:
         """One vector per name in ``names`` (float16), or None if the space keeps none."""
         return self.name_spaces.get(space)
 
+    def word_vectors(self, space: str) -> np.ndarray | None:
+        """One vector per word in ``words`` (float16), or None if the space keeps none."""
+        return self.word_spaces.get(space)
+
     def search(self, space: str, query: np.ndarray, top_k: int) -> list[tuple[int, float]]:
         """Rows and inner-product scores of the ``top_k`` nearest passages in one space."""
         index = self.spaces[space]
@@ -268,8 +280,8 @@ def _read_snapshot(path: Path) -> Snapshot:
         manifest = _read_manifest(path)
         with (path / "passages.jsonl").open(encoding="utf-8") as lines:
             passages = tuple(Passage(**json.loads(line)) for line in lines)
-        names = _read_names(path)
-        spaces, sentence_spaces, name_spaces = {}, {}, {}
+        names, words = _read_terms(path, NAMES_FILE), _read_terms(path, WORDS_FILE)
+        spaces, sentence_spaces, name_spaces, word_spaces = {}, {}, {}, {}
         for raw in manifest["spaces"]:
             space = SpaceInfo(**raw)
             index = faiss.read_index(str(path / space.file))
@@ -284,8 +296,12 @@ def _read_snapshot(path: Path) -> Snapshot:
                     path / space.sentences, path / space.sentence_offsets, index.d, len(passages)
                 )
             if space.name_vectors and names is not None:
-                name_spaces[space.name] = _read_name_vectors(
+                name_spaces[space.name] = _read_term_vectors(
                     path / space.name_vectors, index.d, len(names)
+                )
+            if space.word_vectors and words is not None:
+                word_spaces[space.name] = _read_term_vectors(
+                    path / space.word_vectors, index.d, len(words)
                 )
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise _corrupt(f"Cannot read the index in {path}: {exc}") from exc
@@ -297,6 +313,8 @@ def _read_snapshot(path: Path) -> Snapshot:
         sentence_spaces=sentence_spaces,
         names=tuple(names or ()),
         name_spaces=name_spaces,
+        words=tuple(words or ()),
+        word_spaces=word_spaces,
     )
 
 
@@ -344,20 +362,21 @@ def _manifest_problem(manifest: dict[str, Any]) -> str | None:
     return None
 
 
-def _read_names(path: Path) -> list[str] | None:
+def _read_terms(path: Path, file: str) -> list[str] | None:
+    """The names (or words) of names.json (words.json), or None if the snapshot has none."""
     try:
-        names = json.loads((path / NAMES_FILE).read_text(encoding="utf-8"))
+        terms = json.loads((path / file).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None  # an index from an older newsbot: the next build adds them
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise _corrupt(f"{path / NAMES_FILE} is not a list of names")
-    return names
+    if not isinstance(terms, list) or not all(isinstance(n, str) for n in terms):
+        raise _corrupt(f"{path / file} is not a list of strings")
+    return terms
 
 
-def _read_name_vectors(file: Path, dimension: int, names: int) -> np.ndarray:
+def _read_term_vectors(file: Path, dimension: int, terms: int) -> np.ndarray:
     vectors: np.ndarray = np.load(file, mmap_mode="r", allow_pickle=False)
-    if vectors.shape != (names, dimension):
-        raise _corrupt(f"{file} does not match the index's names")
+    if vectors.shape != (terms, dimension):
+        raise _corrupt(f"{file} does not match the index's names or words")
     return vectors
 
 
@@ -415,6 +434,8 @@ def write_snapshot(
     sentences: dict[str, SentenceVectors] | None = None,
     names: Sequence[str] = (),
     name_vectors: dict[str, np.ndarray] | None = None,
+    words: Sequence[str] = (),
+    word_vectors: dict[str, np.ndarray] | None = None,
 ) -> Snapshot:
     """Write a complete snapshot and put it in service atomically; call under ``build_lock``.
 
@@ -426,6 +447,8 @@ def write_snapshot(
         manifest: articles and build facts; spaces, counts and format are added here.
         names: the names the articles mention.
         name_vectors: embedder name -> one vector per name, for the spaces that keep them.
+        words: the English words of the passages.
+        word_vectors: embedder name -> one vector per word, likewise.
 
     Returns:
         The new snapshot, loaded (the FAISS indexes written are the ones it searches).
@@ -435,10 +458,9 @@ def write_snapshot(
     tmp = index_dir / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
     sentences = sentences or {}
-    name_vectors = {
-        name: np.asarray(array, dtype=np.float16) for name, array in (name_vectors or {}).items()
-    }
+    name_vectors, word_vectors = _float16(name_vectors), _float16(word_vectors)
     (tmp / NAMES_FILE).write_text(json.dumps(list(names), ensure_ascii=False), encoding="utf-8")
+    (tmp / WORDS_FILE).write_text(json.dumps(list(words), ensure_ascii=False), encoding="utf-8")
     spaces, indexes = [], {}
     for number, (name, array) in enumerate(vectors.items()):
         space = SpaceInfo(name=name, dimension=int(array.shape[1]), file=f"space-{number}.faiss")
@@ -452,6 +474,9 @@ def write_snapshot(
         if name in name_vectors:
             space = replace(space, name_vectors=f"name-vectors-{number}.npy")
             np.save(tmp / f"name-vectors-{number}.npy", name_vectors[name], allow_pickle=False)
+        if name in word_vectors:
+            space = replace(space, word_vectors=f"word-vectors-{number}.npy")
+            np.save(tmp / f"word-vectors-{number}.npy", word_vectors[name], allow_pickle=False)
         spaces.append(asdict(space))
     with (tmp / "passages.jsonl").open("w", encoding="utf-8") as out:
         for passage in passages:
@@ -481,7 +506,13 @@ def write_snapshot(
         sentence_spaces={name: sentences[name] for name in sentences if name in vectors},
         names=tuple(names),
         name_spaces={name: name_vectors[name] for name in name_vectors if name in vectors},
+        words=tuple(words),
+        word_spaces={name: word_vectors[name] for name in word_vectors if name in vectors},
     )
+
+
+def _float16(vectors: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    return {name: np.asarray(array, dtype=np.float16) for name, array in (vectors or {}).items()}
 
 
 def _remove_abandoned_builds(index_dir: Path) -> None:

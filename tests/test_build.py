@@ -167,35 +167,44 @@ def test_index_without_sentence_vectors_gains_them_without_re_embedding_passages
         write_snapshot(settings.index_dir, old.passages, vectors, manifest)  # as built before
     assert load_snapshot(settings.index_dir).sentences(_e5(embedders).name) is None
     assert load_snapshot(settings.index_dir).names == ()
+    assert load_snapshot(settings.index_dir).words == ()
     report = build_index(settings.articles_dir, settings.index_dir, embedders)
     assert report.embedded == 0
     assert report.names_embedded == len(old.names)
+    assert report.words_embedded == len(old.words) > 0
     assert report.sentences_embedded == sum(
         len(split) for p in old.passages if len(split := split_sentences(p.text)) > 1
     )
     assert load_snapshot(settings.index_dir).sentences(_e5(embedders).name) is not None
 
 
-def test_new_article_embeds_only_the_names_new_to_the_index(
+def test_new_article_embeds_only_the_names_and_words_new_to_the_index(
     engine: NewsEngine, settings: Settings, embedders: list[Embedder]
 ) -> None:
-    before = set(engine.retriever.snapshot.names)
+    old = engine.retriever.snapshot
     (settings.articles_dir / "volcano.txt").write_text(VOLCANO, encoding="utf-8")
     report = engine.update_index()
     snapshot = engine.retriever.snapshot
-    new_names = set(snapshot.names) - before
+    new_names = set(snapshot.names) - set(old.names)
     assert new_names  # the volcano article names places the seed article does not
     assert report.names_embedded == len(new_names)
     assert snapshot.manifest["articles"]["volcano"]["names"] == sorted(
-        new_names | (set(snapshot.manifest["articles"]["volcano"]["names"]) & before)
+        new_names | (set(snapshot.manifest["articles"]["volcano"]["names"]) & set(old.names))
     )
-    vectors = snapshot.name_vectors(_e5(embedders).name)
-    assert vectors is not None
-    assert vectors.shape == (len(snapshot.names), 384)
-    row = snapshot.names.index(sorted(new_names)[0])
-    expected = _e5(embedders).embed_queries([sorted(new_names)[0]])[0]
-    assert float(np.asarray(vectors[row], dtype=np.float32) @ expected) > 0.99  # float16 on disk
-    assert engine.update_index().names_embedded == 0
+    assert {"volcano", "evacuated", "grindavik"} <= set(snapshot.words)
+    assert report.words_embedded == len(set(snapshot.words) - set(old.words)) > 0
+    e5 = _e5(embedders)
+    for terms, vectors, term in [
+        (snapshot.names, snapshot.name_vectors(e5.name), sorted(new_names)[0]),
+        (snapshot.words, snapshot.word_vectors(e5.name), "evacuated"),
+        (snapshot.words, snapshot.word_vectors(e5.name), "president"),  # reused from before
+    ]:
+        assert vectors is not None
+        assert vectors.shape == (len(terms), 384)
+        stored = np.asarray(vectors[terms.index(term)], dtype=np.float32)
+        assert float(stored @ e5.embed_queries([term])[0]) > 0.99  # float16 on disk
+    again = engine.update_index()
+    assert again.names_embedded == again.words_embedded == 0
 
 
 def test_an_article_over_the_size_limit_is_skipped_by_the_build(

@@ -28,6 +28,8 @@ def test_manifest_and_metadata_are_written_without_pickle(
         "sentences-1.npy",
         "space-0.faiss",
         "space-1.faiss",
+        "word-vectors-1.npy",  # ... and a vector per English word of the passages (words.json)
+        "words.json",
     ]
     for name in files:
         if name.endswith(".npy"):
@@ -45,6 +47,12 @@ def test_manifest_and_metadata_are_written_without_pickle(
     # Written in lower case too, or capitalised only in the title:
     assert not {"the", "president", "this", "calls", "lead"} & set(names)
     assert snapshot.name_vectors(engine.embedders[1].name).shape == (len(names), 384)
+    assert manifest["spaces"][1]["word_vectors"] == "word-vectors-1.npy"
+    words = json.loads((snapshot.path / "words.json").read_text(encoding="utf-8"))
+    assert {"sberbank", "president", "developed", "markets"} <= set(words)
+    assert not {"the", "ai", "19"} & set(words)  # stop words, two letters, digits
+    assert words == sorted(words) == list(snapshot.words)
+    assert snapshot.word_vectors(engine.embedders[1].name).shape == (len(words), 384)
     article = manifest["articles"]["000_93de25b234f683de"]
     assert article["title"] == "Putin Calls for Russia to Lead the World in AI"
     assert len(article["hash"]) == 40

@@ -5,8 +5,8 @@ Importing torch and sentence-transformers took ~3.5 s of every cold ``newsbot as
 (``tokenizer.json``) and computes the same thing: BERT, the mean of the token states, L2-normalised.
 Its vectors agree with sentence-transformers' to a cosine >= 0.9999999 on every eval question, and
 a question takes ~10 ms against torch's ~12 ms on one thread. Batches of passages stay with torch,
-which embeds them 2-3x faster (builds only). This is the only module that imports ``tokenizers``,
-``safetensors`` and ``threadpoolctl``.
+which embeds them 2-3x faster (builds only). This is the only module that imports ``tokenizers``
+and ``safetensors``.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from index.blas import one_thread
 from index.errors import EmbedderError
 
 # The sentence-transformers pipeline this module reproduces, module by module (modules.json).
@@ -104,7 +104,6 @@ class NumpyBert:
         self._layers = [
             _layer(weights, f"encoder.layer.{n}.") for n in range(int(config["num_hidden_layers"]))
         ]
-        self._blas = _blas_controller()
 
     def token_count(self, text: str) -> int:
         """Tokens of ``text`` with [CLS] and [SEP], untruncated (what would be read of it)."""
@@ -120,7 +119,7 @@ class NumpyBert:
         """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        with self._blas.limit(limits=1):
+        with one_thread():
             return self._encode(texts)
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -170,12 +169,6 @@ class NumpyBert:
         output += layer.output_bias
         output += states
         return _layer_norm(output, layer.output_norm, self._eps)
-
-
-def _blas_controller() -> Any:
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController().select(user_api="blas")
 
 
 def _norm(weights: dict[str, np.ndarray], prefix: str) -> tuple[np.ndarray, np.ndarray]:
