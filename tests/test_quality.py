@@ -87,12 +87,13 @@ def _right(engine: NewsEngine, line: dict[str, Any]) -> bool:
     )
 
 
-@pytest.mark.parametrize(("language", "floor"), [("en", 0.75), ("ru", 0.75)])
+@pytest.mark.parametrize(("language", "floor"), [("en", 0.75), ("ru", 0.85)])
 def test_reader_questions_are_answered_right_at_least_as_often_as_measured(
     seed_engine: NewsEngine, language: str, floor: float
 ) -> None:
     # A regression floor, not the goal: issue 11 asks for 0.95 and the method reaches 0.80 (en)
-    # and 0.775 (ru) on these 40 + 40 questions (`make eval`); see eval/README.md.
+    # and 0.875 (ru; 0.775 before its words were read in English) on these 40 + 40 questions
+    # (`make eval`); see eval/README.md.
     lines = [q for q in READER if q["lang"] == language]
     assert sum(_right(seed_engine, q) for q in lines) / len(lines) >= floor
 
@@ -100,7 +101,8 @@ def test_reader_questions_are_answered_right_at_least_as_often_as_measured(
 def test_out_of_scope_reader_questions_are_refused_at_least_as_often_as_measured(
     seed_engine: NewsEngine,
 ) -> None:
-    # Measured 0.75 of 28 (0.39 before names, numbers and answer kinds were checked).
+    # Measured 0.714 of 28 (0.39 before names, numbers and answer kinds were checked; 0.75 before
+    # Russian words were read in English, which answers one more Russian near miss).
     refused = [not seed_engine.ask(q["question"]).found for q in OUT_OF_SCOPE]
     assert sum(refused) / len(refused) >= 0.70
 
