@@ -501,15 +501,13 @@ def _known_vectors(previous: Snapshot | None, embedder: Embedder) -> dict[str, n
 
 
 def _known_term_vectors(
-    previous: Snapshot | None, embedder: Embedder, terms: str
+    previous: Snapshot | None, embedder: Embedder, kind: str
 ) -> dict[str, np.ndarray]:
-    """The old index's vector of each of its ``terms`` ("names" or "words") in one space."""
+    """The old index's vector of each of its names or words (``kind``) in one space."""
     if previous is None:
         return {}
-    if terms == "names":
-        keys, old = previous.names, previous.name_vectors(embedder.name)
-    else:
-        keys, old = previous.words, previous.word_vectors(embedder.name)
+    keys = previous.names if kind == "names" else previous.words
+    old = (previous.name_vectors if kind == "names" else previous.word_vectors)(embedder.name)
     if old is None or old.shape[1] != embedder.dimension:
         return {}
-    return {key: old[row] for row, key in enumerate(keys)}
+    return dict(zip(keys, old, strict=True))
