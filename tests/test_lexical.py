@@ -30,6 +30,15 @@ def test_stop_words_and_punctuation_are_dropped() -> None:
     assert tokenize("Где и когда это было?") == []
 
 
+def test_russian_question_words_are_stop_words_in_every_case() -> None:
+    # Their English counterparts (which, whose, such, each, most) are stop words.
+    assert tokenize("Какими и которой компании, в каком году, чьи самые крупные?") == [
+        "компан",
+        "год",
+        "крупн",
+    ]
+
+
 def test_numbers_and_mixed_scripts_are_kept() -> None:
     assert tokenize("GigaChat от Сбербанка, 19 декабря 2024") == [
         "gigachat",
