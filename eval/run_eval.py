@@ -179,8 +179,9 @@ def evaluate_runs(
 
 
 def headline(report: EvalReport) -> float | None:
-    """What a reader sees: answered right, or, for questions with no answer, refused."""
-    return report.accuracy if report.answerable else report.not_found_accuracy
+    """What a reader sees: answered right, or, for questions with no answer, refused (a set with
+    both, the topic switches, counts both: it showed only the answerable ones' accuracy)."""
+    return report.right_share
 
 
 def format_table(results: dict[str, EvalResult]) -> str:

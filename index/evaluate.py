@@ -89,6 +89,12 @@ class EvalReport:
     latency_p95_ms: float
     misses: tuple[str, ...]  # ids of questions the reader got wrong
 
+    @property
+    def right_share(self) -> float | None:
+        """What a reader sees over every question: answered right, or refused when the articles
+        do not answer it (``accuracy`` and ``not_found_accuracy`` together)."""
+        return 1 - len(self.misses) / self.questions if self.questions else None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "accuracy": self.accuracy,
@@ -97,6 +103,7 @@ class EvalReport:
             f"mrr@{MRR_DEPTH}": self.mrr,
             "answer_hit": self.answer_hit,
             "not_found_accuracy": self.not_found_accuracy,
+            "right_share": self.right_share,
             "questions": self.questions,
             "answerable": self.answerable,
             "unanswerable": self.unanswerable,

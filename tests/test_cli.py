@@ -232,6 +232,8 @@ def test_eval_table_puts_user_facing_accuracy_first_with_a_column_per_half() -> 
     assert table[6].split() == ["recall@5", "1.000", "1.000", "1.000"]
     assert table[9].split() == ["not-found", "accuracy", "1.000", "n/a", "1.000"]
     assert table[-1].split()[:4] == ["latency", "p50", "/", "p95"]
+    # Right over every question: q1 answered right and q4 refused; q2 refused, q3 cited wrongly.
+    assert [result.report(s).right_share for s in (None, "tune", "report")] == [0.5, 0.5, 0.5]
 
 
 def test_empty_articles_folder_is_a_one_line_error(runner: CliRunner, tmp_path: Path) -> None:
