@@ -21,7 +21,7 @@ from index.articles import ArticleReader
 from index.blas import one_thread
 from index.build import BuildReport, Progress, build_index
 from index.config import Settings
-from index.conversation import Turn, leans_on_context
+from index.conversation import MIN_OWN_WORDS, Turn, leans_on_context
 from index.embedders import Embedder
 from index.embedders.sentence_transformers import SentenceTransformerEmbedder
 from index.errors import IndexNotFoundError
@@ -76,6 +76,19 @@ def _mixed(vector: np.ndarray, before: np.ndarray | None) -> np.ndarray:
         return vector
     mixed = vector + CONTEXT_WEIGHT * before
     return (mixed / float(np.linalg.norm(mixed))).astype(np.float32)
+
+
+def _new_subject(query: Query, hits: Sequence[Hit], retriever: Retriever) -> bool:
+    """Whether a question that leans on the chat ("will it rain in paris tomorrow") has words
+    enough to stand alone (``MIN_OWN_WORDS``) and no article holds any of them, read in English
+    too for a Russian question about English passages: it changed the subject, and the earlier
+    turns must not find it an answer."""
+    if len(set(query.words)) < MIN_OWN_WORDS:
+        return False
+    words = [*query.words, *query.cross_words]
+    if retriever.crosses_languages(query, hits):
+        words += retriever.translated(query).cross_words
+    return not any(retriever.lexical.idf(word) > 0 for word in words)
 
 
 def subject_of(turn: Turn, retriever: Retriever) -> tuple[str, ...]:
@@ -227,6 +240,8 @@ class NewsEngine:
         query = retriever.embed(question)
         alone = Retrieval(query, retriever.search(query, top_k), retriever)
         if not context or not leans_on_context(question, query.words, query.facts.names):
+            return self._translated(alone, top_k)
+        if _new_subject(query, alone.hits, retriever):
             return self._translated(alone, top_k)
         # One more retrieval: the question's vectors mixed with the last question's (and their
         # words together); the question's own facts still decide "not found" (its names, the

@@ -57,6 +57,17 @@ def test_a_topic_switch_is_not_dragged_into_the_old_context(seed_engine: NewsEng
     assert answer.unknown == ("Paris",)
 
 
+def test_a_new_subject_in_lower_case_is_not_answered_from_the_old_context(
+    seed_engine: NewsEngine,
+) -> None:
+    # "it" points back, but no article holds rain, paris or tomorrow: the previous question's
+    # subject must not answer it (read with it, the GigaChat paragraph scores above the cut).
+    context = [_turn(seed_engine, "who built the chatbot the kremlin will use for questions")]
+    answer = seed_engine.ask("will it rain in paris tomorrow", context=context)
+    assert not answer.found
+    assert answer.about == ()
+
+
 def test_a_question_standing_on_its_own_ignores_the_context(seed_engine: NewsEngine) -> None:
     context = [_turn(seed_engine, "What is GigaChat?")]
     question = "When is the annual press conference this year?"
