@@ -485,10 +485,8 @@ class _SentencePlan:
             else:
                 parts.append(passage_vectors[row : row + 1])
         offsets = np.concatenate([[0], np.cumsum([len(part) for part in parts])]).astype(np.int64)
-        empty = np.zeros((0, passage_vectors.shape[1]), dtype=np.float32)
-        return SentenceVectors(
-            offsets, np.concatenate([empty, *parts]).astype(np.float32, copy=False)
-        )
+        empty = np.zeros((0, passage_vectors.shape[1]), dtype=np.float16)
+        return SentenceVectors(offsets, np.concatenate([empty, *parts]).astype(np.float16))
 
 
 def _known_vectors(previous: Snapshot | None, embedder: Embedder) -> dict[str, np.ndarray]:

@@ -94,7 +94,9 @@ class SentenceVectors:
     of ``vectors`` (every passage has at least one sentence)."""
 
     offsets: np.ndarray  # int64, len(passages) + 1
-    vectors: np.ndarray  # float32, (offsets[-1], dimension)
+    # (offsets[-1], dimension): float16 as written (float32 in snapshots of an older newsbot);
+    # a question's products upcast only its candidates' rows.
+    vectors: np.ndarray
 
     def of(self, row: int) -> np.ndarray:
         return self.vectors[self.offsets[row] : self.offsets[row + 1]]
@@ -457,7 +459,12 @@ def write_snapshot(
     _remove_abandoned_builds(index_dir)
     tmp = index_dir / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
-    sentences = sentences or {}
+    # Sentence vectors as float16 too (half the disk and page cache: 33 MB at 10,000 passages;
+    # make eval's figures unchanged), in the snapshot returned as in the files a reload reads.
+    sentences = {
+        name: replace(kept, vectors=np.asarray(kept.vectors, dtype=np.float16))
+        for name, kept in (sentences or {}).items()
+    }
     name_vectors, word_vectors = _float16(name_vectors), _float16(word_vectors)
     (tmp / NAMES_FILE).write_text(json.dumps(list(names), ensure_ascii=False), encoding="utf-8")
     (tmp / WORDS_FILE).write_text(json.dumps(list(words), ensure_ascii=False), encoding="utf-8")

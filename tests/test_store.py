@@ -71,6 +71,28 @@ def test_best_sentence_per_passage() -> None:
     assert sentences.best(np.array([], dtype=np.int64), query).shape == (0,)
 
 
+def test_sentence_vectors_are_kept_as_float16_and_older_float32_ones_still_load(
+    engine: NewsEngine, settings: Settings
+) -> None:
+    space = engine.embedders[1].name
+    question = engine.embedders[1].embed_query("Which bank developed GigaChat?")
+    snapshot = load_snapshot(settings.index_dir)
+    written = snapshot.sentences(space)
+    assert written is not None
+    assert written.vectors.dtype == np.float16
+    rows = np.arange(len(snapshot.passages))
+    best = written.best(rows, question)
+    assert best.dtype == np.float32
+    assert int(np.argmax(best)) == 8  # paragraph 9: GigaChat, a tool developed by Sberbank
+    # An index written by an older newsbot holds float32 sentence vectors: the same scores.
+    file = snapshot.path / "sentences-1.npy"
+    np.save(file, np.load(file).astype(np.float32), allow_pickle=False)
+    older = load_snapshot(settings.index_dir).sentences(space)
+    assert older is not None
+    assert older.vectors.dtype == np.float32
+    assert older.best(rows, question) == pytest.approx(best, abs=1e-6)
+
+
 def test_sentence_vectors_that_disagree_with_the_passages_are_reported(
     engine: NewsEngine, settings: Settings
 ) -> None:
