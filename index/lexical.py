@@ -66,6 +66,11 @@ class _Stemmers(threading.local):
 _stemmers = _Stemmers()
 
 
+def is_stop_word(word: str) -> bool:
+    """Whether ``word`` (lower-cased) is one of the stop words BM25 drops."""
+    return word in _STOPWORDS
+
+
 def content_words(text: str) -> list[str]:
     """The words of ``text``, lower-cased, in order, stop words and single letters dropped."""
     return [

@@ -18,6 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from index.lexical import is_stop_word
 from index.models import Article
 
 # Below this cosine (e5 "query:" vectors of the bare names) two names in different scripts are
@@ -106,10 +107,10 @@ def spelled_alike(question_word: str, index_name: str) -> bool:
 
 def article_names(article: Article) -> list[str]:
     """The names an article mentions, lower-cased: capitalised words of its paragraphs whose
-    lower-case form the article never uses (so "The" or "This" are not names, "Hobson" opening a
-    sentence is), CamelCase words and acronyms, and runs of capitalised words joined ("Super
-    Bowl" -> "superbowl", matching "Супербоул"). The title is left out: titles capitalise every
-    word."""
+    lower-case form the article never uses and that are not stop words (so "The", "This" or "But"
+    are not names, "Hobson" opening a sentence is), CamelCase words and acronyms, and runs of
+    capitalised words joined ("Super Bowl" -> "superbowl", matching "Супербоул"). The title is
+    left out: titles capitalise every word."""
     texts = list(article.paragraphs)
     lower: set[str] = set()
     capitalised: set[str] = set()
@@ -123,7 +124,9 @@ def article_names(article: Article) -> list[str]:
     names = {
         word.casefold()
         for word in capitalised
-        if len(word) >= 2 and (word.casefold() not in lower or _MIXED.search(word))
+        if len(word) >= 2
+        and not is_stop_word(word.casefold())  # "But", "After", "Both" opening a sentence
+        and (word.casefold() not in lower or _MIXED.search(word))
     }
     for text in texts:
         names.update("".join(run.split()).casefold() for run in _CAPITALISED_RUN.findall(text))

@@ -47,11 +47,13 @@ def test_article_names_are_words_the_article_never_writes_in_lower_case() -> Non
         paragraphs=(
             "President Vladimir Putin spoke in Moscow. The president said AI matters.",
             "Hobson argued otherwise. Last week the Super Bowl was played; GigaChat watched.",
+            "But after that, Both teams left. Before the game it rained.",
         ),
     )
     names = article_names(article)
     assert {"vladimir", "putin", "moscow", "hobson", "gigachat", "superbowl", "ai"} <= set(names)
     assert not {"president", "the", "calls", "lead"} & set(names)  # lower case, or title only
+    assert not {"but", "both", "before"} & set(names)  # stop words opening a sentence
 
 
 def test_name_similarity_compares_with_names_in_the_other_script_only() -> None:
