@@ -19,7 +19,7 @@ from index.articles import ArticleProblem, ArticleReader, article_passages, load
 from index.embedders import Embedder
 from index.errors import IndexCorruptError, IndexNotFoundError, NoArticlesError
 from index.models import Article, Passage
-from index.names import article_names, common_english_words
+from index.names import NAMES_RULE, article_names, common_english_words
 from index.store import (
     SentenceVectors,
     Snapshot,
@@ -112,6 +112,7 @@ def build_index(
             previous is not None
             and not (added or changed or removed)
             and _same_spaces(previous, embedders)
+            and _same_names_rule(previous)
         ):
             passages: Sequence[Passage] = previous.passages  # the index stays as it is
         else:
@@ -179,6 +180,7 @@ def _manifest(
                 "hash": hashes[a.article_id],
                 "passages": counts[a.article_id],
                 "names": names[a.article_id],
+                "names_rule": NAMES_RULE,
             }
             for a in articles
         },
@@ -265,18 +267,26 @@ def _passages(
     return passages
 
 
+def _same_names_rule(previous: Snapshot) -> bool:
+    """Whether every article's names were found by today's ``NAMES_RULE``."""
+    articles = previous.manifest["articles"].values()
+    return all(article.get("names_rule", 1) == NAMES_RULE for article in articles)
+
+
 def _names(
     articles: Sequence[Article],
     hashes: Mapping[str, str],
     old_hashes: Mapping[str, str],
     previous: Snapshot | None,
 ) -> dict[str, list[str]]:
-    """The names each article mentions; unchanged articles keep the ones found before."""
+    """The names each article mentions; unchanged articles keep the ones found before by the
+    same rule (``NAMES_RULE``: after a change to it every article's are found again, once)."""
     old = previous.manifest["articles"] if previous is not None else {}
     common = common_english_words()
     names = {}
     for article in articles:
-        known = old.get(article.article_id, {}).get("names")
+        before = old.get(article.article_id, {})
+        known = before.get("names") if before.get("names_rule", 1) == NAMES_RULE else None
         unchanged = old_hashes.get(article.article_id) == hashes[article.article_id]
         names[article.article_id] = (
             known if unchanged and known is not None else article_names(article, common)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 import signal
@@ -21,6 +22,7 @@ from index.errors import (
     IndexNotFoundError,
     NoArticlesError,
 )
+from index.names import NAMES_RULE
 from index.store import (
     build_lock,
     current_version,
@@ -205,6 +207,25 @@ def test_new_article_embeds_only_the_names_and_words_new_to_the_index(
         assert float(stored @ e5.embed_queries([term])[0]) > 0.99  # float16 on disk
     again = engine.update_index()
     assert again.names_embedded == again.words_embedded == 0
+
+
+def test_names_found_by_an_older_rule_are_found_again_once_without_embedding_passages(
+    engine: NewsEngine, settings: Settings, embedders: list[Embedder]
+) -> None:
+    snapshot = engine.retriever.snapshot
+    manifest = json.loads((snapshot.path / "manifest.json").read_text(encoding="utf-8"))
+    seed = manifest["articles"]["000_93de25b234f683de"]
+    assert "last" not in seed["names"]  # "Last week" opens a sentence: no name
+    # As an older newsbot wrote it: no rule number, "last" among the names.
+    del seed["names_rule"]
+    seed["names"] = sorted([*seed["names"], "last"])
+    (snapshot.path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    reopened = NewsEngine.open(settings, embedders, build_if_missing=False)
+    report = reopened.update_index()
+    rebuilt = reopened.retriever.snapshot.manifest["articles"]["000_93de25b234f683de"]
+    assert "last" not in rebuilt["names"]
+    assert rebuilt["names_rule"] == NAMES_RULE
+    assert report.embedded == report.names_embedded == 0
 
 
 def test_an_article_over_the_size_limit_is_skipped_by_the_build(
