@@ -1,0 +1,161 @@
+"""Study (issue 13): what adding one 10-paragraph article costs as the index grows.
+
+For each size, an index of that many passages is built with stand-in embedders that carry the
+real models' names and sizes but make vectors from a hash of the text (synthetic vectors, so
+that 100,000 passages take minutes, not days); then the real models add one new real article
+(`bench.corpus` text), as a running bot would, and the update is timed: the whole
+``update_index`` (build and hot swap, BM25 included), the part spent in the real models, and
+the rest (reading and hashing every article, names and words, writing the snapshot, serving it).
+
+    .venv/bin/python -m bench.update_scale                      # 1,000 / 10,000 / 100,000
+    .venv/bin/python -m bench.update_scale --sizes 1000,10000   # quicker
+
+What it shows is how far the update is from O(article) today: every update rewrites the whole
+snapshot (the segmented store of issue 13 would write one small segment).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.corpus import generate, write_articles
+from index.build import build_index
+from index.config import Settings
+from index.embedders import Embedder
+from index.engine import NewsEngine, load_embedders
+
+
+class _HashVectors:
+    """An embedder with a real one's name and size whose vectors come from a hash of the text."""
+
+    def __init__(self, real: Embedder) -> None:
+        self.name, self.dimension, self.multilingual = real.name, real.dimension, real.multilingual
+
+    def fits(self, text: str) -> bool:
+        return True
+
+    def _vectors(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+            vector = np.random.default_rng(seed).standard_normal(self.dimension)
+            out[row] = vector / np.linalg.norm(vector)
+        return out
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._vectors(texts)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._vectors(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vectors([text])[0]
+
+
+class _Timed:
+    """A real embedder that adds up the seconds spent in it."""
+
+    def __init__(self, real: Embedder) -> None:
+        self._real = real
+        self.seconds = 0.0
+        self.name, self.dimension, self.multilingual = real.name, real.dimension, real.multilingual
+
+    def fits(self, text: str) -> bool:
+        return self._real.fits(text)
+
+    def _timed(self, method: str, texts: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return getattr(self._real, method)(texts)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        result: np.ndarray = self._timed("embed_passages", texts)
+        return result
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        result: np.ndarray = self._timed("embed_queries", texts)
+        return result
+
+    def embed_query(self, text: str) -> np.ndarray:
+        result: np.ndarray = self._timed("embed_query", text)
+        return result
+
+
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _disk_mb(folder: Path) -> float:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6
+
+
+def measure(size: int, real: list[Embedder], new_article_seed: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="newsbot-update-") as tmp:
+        articles_dir, index_dir = Path(tmp) / "articles", Path(tmp) / "index"
+        write_articles(generate(size // 10), articles_dir)
+        started = time.perf_counter()
+        build_index(articles_dir, index_dir, [_HashVectors(e) for e in real])
+        synthetic_build_s = time.perf_counter() - started
+        timed = [_Timed(e) for e in real]
+        engine = NewsEngine(Settings(articles_dir=articles_dir, index_dir=index_dir), timed)
+        started = time.perf_counter()
+        engine.reload()
+        reload_s = time.perf_counter() - started
+        # A new story: its paragraphs, with a dateline, are in no article yet (the generator
+        # recombines the same sources, so a bare paragraph may repeat one already indexed).
+        new = generate(1, seed=new_article_seed, prefix="new")[0]
+        dated = tuple(f"REYKJAVIK, day {i}: {text}" for i, text in enumerate(new.passages, 1))
+        write_articles([dataclasses.replace(new, passages=dated)], articles_dir)
+        started = time.perf_counter()
+        report = engine.update_index()
+        update_s = time.perf_counter() - started
+        embed_s = sum(e.seconds for e in timed)
+        return {
+            "passages": size,
+            "vectors": "synthetic (hash of the text); the new article's real",
+            "synthetic_build_s": round(synthetic_build_s, 1),
+            "reload_s": round(reload_s, 2),
+            "update_s": round(update_s, 2),
+            "embedding_s": round(embed_s, 2),
+            "rest_s": round(update_s - embed_s, 2),
+            "passages_embedded": report.embedded,
+            "snapshot_mb": round(_disk_mb(index_dir), 1),
+            "served_passages": len(engine.retriever.snapshot.passages),
+        }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000", help="passages, comma-separated")
+    options = parser.parse_args(argv)
+    real = load_embedders(Settings())
+    for embedder in real:  # load the models (torch for passages) before anything is timed
+        embedder.embed_passages(["A warm-up paragraph for the models."])
+        embedder.embed_queries(["warm-up"])
+    rows = []
+    for number, size in enumerate(int(s) for s in options.sizes.split(",")):
+        rows.append(measure(size, real, new_article_seed=100 + number))
+        _say(json.dumps(rows[-1]))
+    out = Path("bench-results") / "update-scale.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    _say(f"written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
