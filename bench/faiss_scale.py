@@ -21,9 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,23 +30,11 @@ from typing import Any
 import faiss
 import numpy as np
 
+from bench.measure import current_rss_mb, peak_rss_mb, save_results, say, summarize_ms
+
 DIMENSION = 384
 QUESTIONS = 500
 K = 10
-
-
-def _say(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/statm", encoding="ascii") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
 def synthetic(size: int, per_topic: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -79,11 +64,11 @@ def _measure(
     tune: Callable[[Any, int], None] | None = None,
     settings: tuple[int, ...] = (0,),
 ) -> list[dict[str, Any]]:
-    rss_before = _rss_mb()
+    rss_before = current_rss_mb()
     started = time.perf_counter()
     index = make()
     build_s = time.perf_counter() - started
-    rss_growth = _rss_mb() - rss_before  # what the index holds, the vectors' copy aside
+    rss_growth = current_rss_mb() - rss_before  # what the index holds, the vectors' copy aside
     with tempfile.TemporaryDirectory() as tmp:
         file = Path(tmp) / "index.faiss"
         faiss.write_index(index, str(file))
@@ -98,7 +83,7 @@ def _measure(
         for question in questions:
             started = time.perf_counter()
             _, ids = index.search(question[None, :], K)
-            latencies.append((time.perf_counter() - started) * 1000)
+            latencies.append(time.perf_counter() - started)
             found.append(ids[0])
         found_ids = np.stack(found)
         recall = (
@@ -108,7 +93,7 @@ def _measure(
                 np.mean([len(set(a) & set(b)) / K for a, b in zip(found_ids, exact, strict=True)])
             )
         )
-        cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+        timing = summarize_ms(latencies)
         rows.append(
             {
                 "index": name,
@@ -116,12 +101,12 @@ def _measure(
                 "build_s": round(build_s, 1),
                 "disk_mb": round(disk_mb),
                 "rss_mb": round(rss_growth),
-                "p50_ms": round(cuts[49], 2),
-                "p95_ms": round(cuts[94], 2),
+                "p50_ms": timing["p50_ms"],
+                "p95_ms": timing["p95_ms"],
                 "recall@10": round(recall, 4),
             }
         )
-        _say(json.dumps(rows[-1]))
+        say(json.dumps(rows[-1]))
     faiss.omp_set_num_threads(os.cpu_count() or 1)
     del index
     return rows
@@ -135,9 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hnsw", action="store_true", help="also HNSW (slow to build)")
     options = parser.parse_args(argv)
     vectors, questions = synthetic(options.size, options.per_topic)
-    _say(
+    say(
         f"{options.size} synthetic vectors, {options.per_topic} per topic, "
-        f"peak RSS {_peak_rss_mb():.0f} MB"
+        f"peak RSS {peak_rss_mb():.0f} MB"
     )
     results: list[dict[str, Any]] = []
 
@@ -189,10 +174,7 @@ def main(argv: list[str] | None = None) -> int:
 
         for name, make in (("HNSW32,Flat", hnsw), ("HNSW32,SQ8", hnsw_sq8)):
             results += _measure(name, make, questions, exact, ef_search, (32, 64, 128, 256))
-    out = Path("bench-results") / f"faiss-scale-{options.size}-{options.per_topic}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=1), encoding="utf-8")
-    _say(f"written to {out}")
+    save_results(f"faiss-scale-{options.size}-{options.per_topic}.json", results)
     return 0
 
 

@@ -1,12 +1,34 @@
-"""Small measuring helpers shared by the workers: percentiles, peak memory, CPU contention."""
+"""Small measuring helpers shared by the workers and the studies: percentiles, peak memory, CPU
+contention, and where a study writes its results."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import resource
+import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+RESULTS_DIR = Path(__file__).resolve().parent.parent / "bench-results"
+
+
+def say(line: str) -> None:
+    """One line of a study's progress on stdout, at once."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def save_results(file_name: str, results: Any) -> Path:
+    """Write a study's results as JSON under ``bench-results/`` and say where."""
+    RESULTS_DIR.mkdir(exist_ok=True)
+    out = RESULTS_DIR / file_name
+    out.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    say(f"written to {out}")
+    return out
 
 
 def percentile(samples: Sequence[float], fraction: float) -> float:

@@ -20,7 +20,6 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from bench.corpus import generate, write_articles
+from bench.measure import save_results, say
 from index.build import build_index
 from index.config import Settings
 from index.embedders import Embedder
@@ -60,7 +60,8 @@ class _HashVectors:
         return self._vectors(texts)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._vectors([text])[0]
+        vector: np.ndarray = self._vectors([text])[0]
+        return vector
 
 
 class _Timed:
@@ -74,29 +75,21 @@ class _Timed:
     def fits(self, text: str) -> bool:
         return self._real.fits(text)
 
-    def _timed(self, method: str, texts: Any) -> Any:
+    def _timed(self, method: str, texts: Any) -> np.ndarray:
         started = time.perf_counter()
         try:
-            return getattr(self._real, method)(texts)
+            return np.asarray(getattr(self._real, method)(texts))
         finally:
             self.seconds += time.perf_counter() - started
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        result: np.ndarray = self._timed("embed_passages", texts)
-        return result
+        return self._timed("embed_passages", texts)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        result: np.ndarray = self._timed("embed_queries", texts)
-        return result
+        return self._timed("embed_queries", texts)
 
     def embed_query(self, text: str) -> np.ndarray:
-        result: np.ndarray = self._timed("embed_query", text)
-        return result
-
-
-def _say(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+        return self._timed("embed_query", text)
 
 
 def _disk_mb(folder: Path) -> float:
@@ -149,11 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for number, size in enumerate(int(s) for s in options.sizes.split(",")):
         rows.append(measure(size, real, new_article_seed=100 + number))
-        _say(json.dumps(rows[-1]))
-    out = Path("bench-results") / "update-scale.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(rows, indent=1), encoding="utf-8")
-    _say(f"written to {out}")
+        say(json.dumps(rows[-1]))
+    save_results("update-scale.json", rows)
     return 0
 
 
