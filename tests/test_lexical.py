@@ -114,13 +114,20 @@ def test_question_with_no_known_word_finds_nothing() -> None:
 
 def test_the_term_cache_reuses_texts_and_starts_afresh_when_full() -> None:
     terms = TermCache(max_texts=8)
-    first = terms.vocabulary_for(0)
+    first = terms.vocabulary_for([])
     BM25Index(TEXTS, terms)
     assert len(first.texts) == 4
     again = BM25Index(TEXTS, terms)  # a reload: every text is known, none is tokenised again
-    assert terms.vocabulary_for(0) is first
+    assert terms.vocabulary_for([]) is first
     assert len(first.texts) == 4
-    bigger = BM25Index([*TEXTS, "Elephants"], terms)  # 4 + 5 texts: past the limit
-    assert terms.vocabulary_for(0) is not first
+    # One article more: only the new text counts against the limit (4 known + 1 new <= 8),
+    # as a hot reload after adding one article to a big index must not re-tokenise the rest.
+    grown = BM25Index([*TEXTS, "Elephants"], terms)
+    assert terms.vocabulary_for([]) is first
+    assert len(first.texts) == 5
+    new = [f"Story number {n}" for n in range(4)]
+    bigger = BM25Index([*TEXTS, *new], terms)  # 5 known + 4 unseen texts: past the limit
+    assert terms.vocabulary_for([]) is not first
     assert again.scores(tokenize("GigaChat"))[0] > 0
-    assert bigger.scores(tokenize("elephants")).tolist()[-1] > 0
+    assert grown.scores(tokenize("elephants")).tolist()[-1] > 0
+    assert bigger.scores(tokenize("story")).tolist()[-1] > 0
