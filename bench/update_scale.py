@@ -5,7 +5,9 @@ real models' names and sizes but make vectors from a hash of the text (synthetic
 that 100,000 passages take minutes, not days); then the real models add one new real article
 (`bench.corpus` text), as a running bot would, and the update is timed: the whole
 ``update_index`` (build and hot swap, BM25 included), the part spent in the real models, and
-the rest (reading and hashing every article, names and words, writing the snapshot, serving it).
+the rest (hashing every article, names and words, writing the snapshot, serving it). As in a
+running bot, the engine has read the folder once before (its reader keeps the parses of unchanged
+files).
 
     .venv/bin/python -m bench.update_scale                      # 1,000 / 10,000 / 100,000
     .venv/bin/python -m bench.update_scale --sizes 1000,10000   # quicker
@@ -30,6 +32,7 @@ import numpy as np
 
 from bench.corpus import generate, write_articles
 from bench.measure import save_results, say
+from index.articles import RACY_NS
 from index.build import build_index
 from index.config import Settings
 from index.embedders import Embedder
@@ -100,7 +103,7 @@ def measure(size: int, real: list[Embedder], new_article_seed: int) -> dict[str,
     with tempfile.TemporaryDirectory(prefix="newsbot-update-") as tmp:
         articles_dir, index_dir = Path(tmp) / "articles", Path(tmp) / "index"
         write_articles(generate(size // 10), articles_dir)
-        started = time.perf_counter()
+        written = started = time.perf_counter()
         build_index(articles_dir, index_dir, [_HashVectors(e) for e in real])
         synthetic_build_s = time.perf_counter() - started
         timed = [_Timed(e) for e in real]
@@ -108,6 +111,10 @@ def measure(size: int, real: list[Embedder], new_article_seed: int) -> dict[str,
         started = time.perf_counter()
         engine.reload()
         reload_s = time.perf_counter() - started
+        # As in a running bot, whose start-up update has read every file: the engine's reader
+        # keeps the parses of files older than its racy window, so they wait it out first.
+        time.sleep(max(0.0, RACY_NS / 1e9 + 0.1 - (time.perf_counter() - written)))
+        engine.update_index()
         # A new story: its paragraphs, with a dateline, are in no article yet (the generator
         # recombines the same sources, so a bare paragraph may repeat one already indexed).
         new = generate(1, seed=new_article_seed, prefix="new")[0]

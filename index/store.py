@@ -88,6 +88,18 @@ class SpaceInfo:
     word_vectors: str | None = None
 
 
+def spans(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The row numbers of runs of rows, one after another: ``counts[i]`` rows from
+    ``starts[i]`` (``spans([5, 0], [2, 3])`` is ``[5, 6, 0, 1, 2]``)."""
+    starts, counts = np.asarray(starts, dtype=np.int64), np.asarray(counts, dtype=np.int64)
+    if not len(counts):
+        return np.zeros(0, dtype=np.int64)
+    groups = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rows: np.ndarray = np.arange(int(counts.sum()), dtype=np.int64)
+    rows += np.repeat(starts - groups, counts)
+    return rows
+
+
 @dataclass(frozen=True)
 class SentenceVectors:
     """The sentence vectors of one space: passage ``i`` owns rows ``offsets[i]:offsets[i + 1]``
@@ -108,8 +120,7 @@ class SentenceVectors:
         starts = self.offsets[rows]
         counts = self.offsets[rows + 1] - starts
         groups = np.concatenate([[0], np.cumsum(counts)[:-1]])  # where each passage's run begins
-        # Row numbers of every sentence of the given passages, passage after passage.
-        sentence_rows = np.arange(int(counts.sum())) + np.repeat(starts - groups, counts)
+        sentence_rows = spans(starts, counts)  # every sentence, passage after passage
         scores = np.asarray(self.vectors[sentence_rows] @ query, dtype=np.float32)
         return np.maximum.reduceat(scores, groups)
 

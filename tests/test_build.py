@@ -159,6 +159,32 @@ def test_new_article_embeds_only_its_sentences(
     assert engine.update_index().sentences_embedded == 0
 
 
+def test_an_update_keeps_the_vectors_a_full_build_makes(
+    engine: NewsEngine, settings: Settings, embedders: list[Embedder], tmp_path: Path
+) -> None:
+    # Reused rows (the seed), new many-sentence and one-sentence paragraphs (the volcano story,
+    # edited), in one snapshot: each row's passage and sentence vectors are those a full build
+    # of the same articles gives it.
+    two_sentences = VOLCANO.replace("high.", "high. Flights were not affected.")
+    (settings.articles_dir / "volcano.txt").write_text(two_sentences, encoding="utf-8")
+    updated = engine.update_index().snapshot
+    full = build_index(settings.articles_dir, tmp_path / "full", embedders).snapshot
+    assert updated is not None
+    assert full is not None
+    rows = {p.content_hash: row for row, p in enumerate(full.passages)}
+    order = [rows[p.content_hash] for p in updated.passages]
+    assert sorted(order) == list(range(len(full.passages)))
+    for name in updated.spaces:
+        assert np.allclose(updated.matrix(name), full.matrix(name)[order], atol=1e-5)
+    e5 = _e5(embedders).name
+    mine, theirs = updated.sentences(e5), full.sentences(e5)
+    assert mine is not None
+    assert theirs is not None
+    assert len(mine.vectors) == len(theirs.vectors)
+    for row, full_row in enumerate(order):
+        assert np.allclose(mine.of(row), theirs.of(full_row), atol=2e-3)
+
+
 def test_index_without_sentence_vectors_gains_them_without_re_embedding_passages(
     engine: NewsEngine, settings: Settings, embedders: list[Embedder]
 ) -> None:
