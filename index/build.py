@@ -344,22 +344,26 @@ def _vectors(
     (rows aligned with ``passages``), and sentence, name and word vectors for the spaces that
     keep them. Vectors of unchanged texts are reused, the rest embedded (every space's passages
     first, then the sentences, the names and the words)."""
-    hashes, texts = [p.content_hash for p in passages], [p.text for p in passages]
-    old_rows = _passage_rows(previous)
+    texts = [p.text for p in passages]
+    old_rows = _rows_in(  # each passage's row in the old index, looked up once for all spaces
+        [p.content_hash for p in passages],
+        {p.content_hash: row for row, p in enumerate(previous.passages)} if previous else {},
+    )
     passage_plans = [
-        (e, _ReusePlan.make(hashes, texts, _known_vectors(previous, e, old_rows), e.dimension))
+        (e, _ReusePlan.make(texts, old_rows, _old_vectors(previous, e), e.dimension))
         for e in embedders
     ]
     multilingual = [e for e in embedders if e.multilingual]
     sentence_plans = [
-        (e, _SentencePlan.make(passages, previous, e, old_rows)) for e in multilingual
+        (e, _SentencePlan.make(passages, old_rows, _old_sentences(previous, e)))
+        for e in multilingual
     ]
     name_plans = [
-        (e, _ReusePlan.make(names, names, _known_term_vectors(previous, e, "names"), e.dimension))
+        (e, _ReusePlan.make(names, *_old_term_vectors(previous, e, "names", names), e.dimension))
         for e in multilingual
     ]
     word_plans = [
-        (e, _ReusePlan.make(words, words, _known_term_vectors(previous, e, "words"), e.dimension))
+        (e, _ReusePlan.make(words, *_old_term_vectors(previous, e, "words", words), e.dimension))
         for e in multilingual
     ]
     plans: list[tuple[Embedder, Any]] = [
@@ -418,22 +422,9 @@ class _Embedding:
         return np.concatenate(parts)
 
 
-@dataclass(frozen=True)
-class _Known:
-    """The old index's vectors of one kind of text in one space, and the row of each key."""
-
-    rows: Mapping[str, int]  # content hash (passages) or the text itself (names, words)
-    vectors: np.ndarray | None  # None: nothing to reuse
-
-    def rows_of(self, keys: Sequence[str]) -> np.ndarray:
-        """The old row of each key, -1 where the old index has none."""
-        if self.vectors is None:
-            return np.full(len(keys), -1, dtype=np.int64)
-        rows = self.rows
-        return np.fromiter((rows.get(key, -1) for key in keys), dtype=np.int64, count=len(keys))
-
-
-_NOTHING_KNOWN = _Known({}, None)
+def _rows_in(keys: Sequence[str], rows: Mapping[str, int]) -> np.ndarray:
+    """The row of each key in ``rows``, -1 where it has none."""
+    return np.fromiter((rows.get(key, -1) for key in keys), dtype=np.int64, count=len(keys))
 
 
 @dataclass(frozen=True)
@@ -442,19 +433,20 @@ class _ReusePlan:
     by key, copied (one numpy gather: a Python loop over rows took ~1 s at 100,000 passages);
     the rest, ``texts`` at rows ``missing``, to be embedded."""
 
-    vectors: np.ndarray  # (len(keys), dimension); the missing rows are filled by ``fill``
+    vectors: np.ndarray  # (len(texts), dimension); the missing rows are filled by ``fill``
     missing: np.ndarray
     texts: list[str]
 
     @classmethod
     def make(
-        cls, keys: Sequence[str], texts: Sequence[str], known: _Known, dimension: int
+        cls, texts: Sequence[str], old_rows: np.ndarray, old: np.ndarray | None, dimension: int
     ) -> _ReusePlan:
-        vectors = np.zeros((len(keys), dimension), dtype=np.float32)
-        old_rows = known.rows_of(keys)
-        have = old_rows >= 0
-        if known.vectors is not None and have.any():
-            vectors[have] = known.vectors[old_rows[have]]
+        """``old_rows``: each text's row in ``old`` (the old index's vectors, None when they
+        cannot be reused), -1 for a text it lacks."""
+        vectors = np.zeros((len(texts), dimension), dtype=np.float32)
+        have = old_rows >= 0 if old is not None else np.zeros(len(texts), dtype=bool)
+        if old is not None and have.any():
+            vectors[have] = old[old_rows[have]]
         missing = np.flatnonzero(~have)
         return cls(vectors, missing, [texts[row] for row in missing.tolist()])
 
@@ -480,18 +472,12 @@ class _SentencePlan:
 
     @classmethod
     def make(
-        cls,
-        passages: Sequence[Passage],
-        previous: Snapshot | None,
-        embedder: Embedder,
-        rows: _Known,
+        cls, passages: Sequence[Passage], old_rows: np.ndarray, old: SentenceVectors | None
     ) -> _SentencePlan:
-        old = previous.sentences(embedder.name) if previous is not None else None
-        if old is not None and old.vectors.shape[1] != embedder.dimension:
-            old = None
-        old_rows = _Known(rows.rows, old.vectors if old is not None else None).rows_of(
-            [p.content_hash for p in passages]
-        )
+        """``old_rows``: each passage's row in the old index (-1 if new); ``old``: its sentence
+        vectors in this space (None when they cannot be reused)."""
+        if old is None:
+            old_rows = np.full(len(passages), -1, dtype=np.int64)
         new_counts = np.zeros(len(passages), dtype=np.int64)
         texts: list[str] = []
         for row in np.flatnonzero(old_rows < 0).tolist():
@@ -523,28 +509,30 @@ class _SentencePlan:
         return SentenceVectors(offsets, out)
 
 
-def _passage_rows(previous: Snapshot | None) -> _Known:
-    """The old index's row of each passage content hash (vectors left to the caller)."""
-    if previous is None:
-        return _NOTHING_KNOWN
-    return _Known({p.content_hash: row for row, p in enumerate(previous.passages)}, None)
-
-
-def _known_vectors(previous: Snapshot | None, embedder: Embedder, rows: _Known) -> _Known:
+def _old_vectors(previous: Snapshot | None, embedder: Embedder) -> np.ndarray | None:
     """The old index's passage vectors in one space, if it has that space at this size."""
     if previous is None or embedder.name not in previous.spaces:
-        return _NOTHING_KNOWN
+        return None
     if previous.spaces[embedder.name].d != embedder.dimension:
-        return _NOTHING_KNOWN
-    return _Known(rows.rows, previous.matrix(embedder.name))
+        return None
+    return previous.matrix(embedder.name)
 
 
-def _known_term_vectors(previous: Snapshot | None, embedder: Embedder, kind: str) -> _Known:
-    """The old index's vector of each of its names or words (``kind``) in one space."""
+def _old_sentences(previous: Snapshot | None, embedder: Embedder) -> SentenceVectors | None:
+    """The old index's sentence vectors in one space, if it keeps them at this size."""
+    old = previous.sentences(embedder.name) if previous is not None else None
+    return old if old is not None and old.vectors.shape[1] == embedder.dimension else None
+
+
+def _old_term_vectors(
+    previous: Snapshot | None, embedder: Embedder, kind: str, terms: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Each of ``terms``' row among the old index's names or words (``kind``), and their
+    vectors in one space (None when it keeps none at this size)."""
     if previous is None:
-        return _NOTHING_KNOWN
+        return np.full(len(terms), -1, dtype=np.int64), None
     keys = previous.names if kind == "names" else previous.words
     old = (previous.name_vectors if kind == "names" else previous.word_vectors)(embedder.name)
     if old is None or old.shape[1] != embedder.dimension:
-        return _NOTHING_KNOWN
-    return _Known({key: row for row, key in enumerate(keys)}, old)
+        return np.full(len(terms), -1, dtype=np.int64), None
+    return _rows_in(terms, {key: row for row, key in enumerate(keys)}), old
