@@ -138,8 +138,8 @@ class _Wrapped:
     def fits(self, text: str) -> bool:
         return self.real.fits(text)
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self.real.embed_queries(texts)
+    def embed_queries(self, texts: Sequence[str], *, bulk: bool = False) -> np.ndarray:
+        return self.real.embed_queries(texts, bulk=bulk)
 
 
 class TimedEmbedder(_Wrapped):
@@ -260,7 +260,7 @@ class PlaceholderEmbedder(_Wrapped):
         vectors = np.stack([self._vector(text) for text in texts])
         return vectors.astype(np.float32)
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_queries(self, texts: Sequence[str], *, bulk: bool = False) -> np.ndarray:
         return self.embed_passages(texts)
 
     def embed_query(self, text: str) -> np.ndarray:

