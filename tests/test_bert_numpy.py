@@ -70,6 +70,25 @@ def test_token_counts_are_sentence_transformers_counts(
     assert numpy_bert.max_tokens == sentence_transformer.max_seq_length  # type: ignore[attr-defined]
 
 
+def test_passage_vectors_are_sentence_transformers_vectors(sentence_transformer: object) -> None:
+    # Builds embed the bundled model's passages padded per text (and in bfloat16 where the CPU
+    # has it): the vectors sentence-transformers gives, and the same alone as in any batch.
+    embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
+    texts = [p.read_text("utf-8") for p in SEEDS.glob("*.txt")]
+    texts += [
+        p for p in (XQUAD / "articles" / "01_super_bowl_50.md").read_text("utf-8").split("\n\n")
+    ]
+    texts += EDGE_CASES
+    ours = embedder.embed_passages(texts)
+    expected = sentence_transformer.encode(texts, normalize_embeddings=True)  # type: ignore[attr-defined]
+    assert ours.dtype == np.float32
+    assert ours.shape == (len(texts), 384)
+    assert float((expected * ours).sum(axis=1).min()) > 0.9999
+    for i in (0, 3, len(texts) - 1):
+        assert np.abs(embedder.embed_passages([texts[i]])[0] - ours[i]).max() < 1e-6
+    assert embedder.embed_passages([]).shape == (0, 384)
+
+
 def test_only_the_shape_computed_here_is_supported(tmp_path: Path) -> None:
     assert is_supported(BUNDLED)
     other = tmp_path / "model"

@@ -122,9 +122,14 @@ class NumpyBert:
         with one_thread():
             return self._encode(texts)
 
-    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Each text's token ids with [CLS] and [SEP], truncated to ``max_tokens`` as
+        sentence-transformers truncates them."""
         self._tokenizer.enable_truncation(self.max_tokens)
-        ids = [encoding.ids for encoding in self._tokenizer.encode_batch(list(texts))]
+        return [encoding.ids for encoding in self._tokenizer.encode_batch(list(texts))]
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        ids = self.token_ids(texts)
         lengths = np.array([len(row) for row in ids], dtype=np.int64)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         tokens = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))

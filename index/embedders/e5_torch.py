@@ -23,14 +23,8 @@ from typing import Any
 
 import numpy as np
 
-# Batches of texts of similar length: measured on 2 cores, 16 sentences a batch ran at 58 a
-# second and 64 at 40 (fp32): the bigger the batch, the more its longest text pads the others.
-BATCH_SIZE = 16
-# Texts are padded to a multiple of 16 tokens. In bfloat16 a vector moves by up to 5e-4 when
-# the same text is padded to another length (by 7e-8 in float32) but not at all with other
-# neighbours or batch sizes at the same length. Measured on 2 cores against padding each batch
-# to its longest text: paragraphs 28-36 vs 20-28 a second, sentences 105-130 vs 103-141.
-PAD_TO = 16
+from index.embedders.torch_batches import embed_padded, native_bfloat16
+
 METASPACE = "\u2581"
 MAGIC = b"E5S1\x01\x00\x00\x00"  # the weights file's magic and format version
 # The token embeddings are looked up in the file (``_Weights.rows``); position ids are made.
@@ -227,53 +221,28 @@ class TorchE5:
         if result.unexpected_keys or set(result.missing_keys) - _NOT_IN_FILE:
             raise ValueError(f"e5 weights do not fit BertModel: {result}")
         self.max_tokens = h.positions
-        # bfloat16 products only where the CPU computes them natively (AVX512-BF16 or AMX);
-        # emulated they are slower than float32.
-        cpu: Any = getattr(torch, "cpu", None)
-        has_bf16 = getattr(cpu, "_is_avx512_bf16_supported", lambda: False)()
-        self.bfloat16 = bool(has_bf16 or getattr(cpu, "_is_amx_tile_supported", lambda: False)())
+        self.bfloat16 = native_bfloat16()
 
     def token_ids(self, text: str) -> list[int]:
         h = self._header
         return [h.bos, *self.tokenizer.ids(text), h.eos]
 
     def embed(self, ids: Sequence[list[int]]) -> np.ndarray:
-        """Mean-pooled, L2-normalised vectors of token id lists (each within ``max_tokens``).
+        """Mean-pooled, L2-normalised vectors of token id lists (each within ``max_tokens``);
+        a text's vector never depends on what it was batched with (``embed_padded``)."""
+        h = self._header
+        return embed_padded(ids, h.pad, h.hidden, self._forward, bfloat16=self.bfloat16)
 
-        Each text is padded to a length of its own (``PAD_TO``) and batched with texts of that
-        length only: a text's vector then never depends on what it was batched with, so an
-        update embeds a new paragraph exactly as a full build does."""
-        out = np.zeros((len(ids), self._header.hidden), dtype=np.float32)
-        by_length: dict[int, list[int]] = {}
-        for i, piece_ids in enumerate(ids):
-            by_length.setdefault(-(-len(piece_ids) // PAD_TO) * PAD_TO, []).append(i)
-        for length, members in sorted(by_length.items()):
-            for first in range(0, len(members), BATCH_SIZE):
-                batch = members[first : first + BATCH_SIZE]
-                out[batch] = self._batch([ids[i] for i in batch], length)
-        return out
-
-    def _batch(self, ids: list[list[int]], length: int) -> np.ndarray:
+    def _forward(self, tokens: np.ndarray, attention: Any) -> Any:
         torch = self._torch
-        tokens = np.full((len(ids), length), self._header.pad, dtype=np.int64)
-        mask = np.zeros((len(ids), length), dtype=np.int64)
-        for row, piece_ids in enumerate(ids):
-            tokens[row, : len(piece_ids)] = piece_ids
-            mask[row, : len(piece_ids)] = 1
         unique, inverse = np.unique(tokens, return_inverse=True)
         table = self._weights.rows("emb.word", unique, self._header.hidden)
         embedded = torch.from_numpy(table[inverse.reshape(tokens.shape)])
-        attention = torch.from_numpy(mask)
-        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=self.bfloat16):
-            states = self._model(
-                inputs_embeds=embedded,
-                attention_mask=attention,
-                token_type_ids=torch.zeros_like(attention),
-            ).last_hidden_state.float()
-        weights = attention[..., None].float()
-        pooled = (states * weights).sum(1) / weights.sum(1)
-        vectors: np.ndarray = torch.nn.functional.normalize(pooled, dim=-1).numpy()
-        return vectors
+        return self._model(
+            inputs_embeds=embedded,
+            attention_mask=attention,
+            token_type_ids=torch.zeros_like(attention),
+        ).last_hidden_state
 
 
 def _state(weights: _Weights, h: _Header) -> dict[str, np.ndarray]:

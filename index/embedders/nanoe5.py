@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from index.embedders.e5_torch import TorchE5
-from index.embedders.sentence_transformers import torch_threads
+from index.embedders.torch_batches import torch_threads
 from index.errors import EmbedderError
 
 logger = logging.getLogger(__name__)

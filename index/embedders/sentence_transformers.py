@@ -12,11 +12,12 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from index.embedders.bert_numpy import NumpyBert, is_supported
+from index.embedders.torch_batches import embed_padded, native_bfloat16, torch_threads
 from index.errors import EmbedderError
 
 if TYPE_CHECKING:
@@ -151,6 +152,8 @@ class SentenceTransformerEmbedder:
         model = self._model
         # Batches are only embedded by builds: every core, even for one new article.
         with self._lock, torch_threads(os.cpu_count() or 1):
+            if self._questions is not None:
+                return self._encode_padded(model, prefixed)
             vectors = model.encode(
                 list(prefixed),
                 batch_size=self._batch_size,
@@ -159,6 +162,27 @@ class SentenceTransformerEmbedder:
                 show_progress_bar=False,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _encode_padded(self, model: SentenceTransformer, prefixed: Sequence[str]) -> np.ndarray:
+        """The bundled model's passages, each padded to a length of its own and in bfloat16
+        where the CPU has it (``embed_padded``): 1.7 times as fast as ``model.encode`` on 2
+        cores, cosine >= 0.99998 to its vectors, and a vector never depends on its batch."""
+        import torch
+
+        assert self._questions is not None  # the bundled model: its tokenizer gives the ids
+        with self._question_lock:
+            ids = self._questions.token_ids(prefixed)
+        bert: Any = model[0].auto_model
+
+        def forward(tokens: np.ndarray, attention: torch.Tensor) -> Any:
+            return bert(
+                input_ids=torch.from_numpy(tokens),
+                attention_mask=attention,
+                token_type_ids=torch.zeros_like(attention),
+            ).last_hidden_state
+
+        pad = int(model.tokenizer.pad_token_id or 0)
+        return embed_padded(ids, pad, self._dimension, forward, bfloat16=native_bfloat16())
 
     def embed_query(self, text: str) -> np.ndarray:
         if self._questions is not None:
@@ -172,24 +196,3 @@ class SentenceTransformerEmbedder:
                 show_progress_bar=False,
             )
         return np.ascontiguousarray(vector[0], dtype=np.float32)
-
-
-class torch_threads:  # noqa: N801  (used like a function: ``with torch_threads(1):``)
-    """Set torch's intra-op thread count for the duration of a block."""
-
-    def __init__(self, count: int) -> None:
-        self._count = count
-        self._previous = 0
-
-    def __enter__(self) -> None:
-        import torch
-
-        self._previous = torch.get_num_threads()
-        if self._previous != self._count:
-            torch.set_num_threads(self._count)
-
-    def __exit__(self, *exc: object) -> None:
-        import torch
-
-        if torch.get_num_threads() != self._previous:
-            torch.set_num_threads(self._previous)
