@@ -75,9 +75,7 @@ def test_passage_vectors_are_sentence_transformers_vectors(sentence_transformer:
     # has it): the vectors sentence-transformers gives, and the same alone as in any batch.
     embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
     texts = [p.read_text("utf-8") for p in SEEDS.glob("*.txt")]
-    texts += [
-        p for p in (XQUAD / "articles" / "01_super_bowl_50.md").read_text("utf-8").split("\n\n")
-    ]
+    texts += (XQUAD / "articles" / "01_super_bowl_50.md").read_text("utf-8").split("\n\n")
     texts += EDGE_CASES
     ours = embedder.embed_passages(texts)
     expected = sentence_transformer.encode(texts, normalize_embeddings=True)  # type: ignore[attr-defined]
