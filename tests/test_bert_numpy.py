@@ -18,6 +18,7 @@ from index.embedders.sentence_transformers import (
     SentenceTransformerEmbedder,
     resolve_model_path,
 )
+from index.embedders.torch_batches import amx_tiles, native_bfloat16
 from index.engine import NewsEngine
 from tests.conftest import ROOT, SEED_QUESTIONS, SEEDS, XQUAD
 
@@ -72,7 +73,8 @@ def test_token_counts_are_sentence_transformers_counts(
 
 def test_passage_vectors_are_sentence_transformers_vectors(sentence_transformer: object) -> None:
     # Builds embed the bundled model's passages padded per text (and in bfloat16 where the CPU
-    # has it): the vectors sentence-transformers gives, and the same alone as in any batch.
+    # has it): the vectors sentence-transformers gives, and the same alone as in any batch
+    # (exactly, or within bfloat16's rounding where AMX kernels block by the batch's rows).
     embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
     texts = [p.read_text("utf-8") for p in SEEDS.glob("*.txt")]
     texts += (XQUAD / "articles" / "01_super_bowl_50.md").read_text("utf-8").split("\n\n")
@@ -82,8 +84,11 @@ def test_passage_vectors_are_sentence_transformers_vectors(sentence_transformer:
     assert ours.dtype == np.float32
     assert ours.shape == (len(texts), 384)
     assert float((expected * ours).sum(axis=1).min()) > 0.9999
+    tolerance = 2e-3 if native_bfloat16() and amx_tiles() else 1e-6
     for i in (0, 3, len(texts) - 1):
-        assert np.abs(embedder.embed_passages([texts[i]])[0] - ours[i]).max() < 1e-6
+        alone = embedder.embed_passages([texts[i]])[0]
+        assert np.abs(alone - ours[i]).max() < tolerance
+        assert float(alone @ ours[i]) > 0.99999
     assert embedder.embed_passages([]).shape == (0, 384)
 
 

@@ -15,8 +15,11 @@ import numpy as np
 
 # Texts are padded to a multiple of 8 tokens. In bfloat16 a vector moves by up to 5e-4 when the
 # same text is padded to another length (by 7e-8 in float32) but not at all with other
-# neighbours or batch sizes at the same length, so an update embeds a paragraph exactly as a
-# full build does. Measured on 2 cores (e5, bfloat16): words 450 a second padded to 8 against
+# neighbours or batch sizes at the same length on AVX512-BF16, so an update embeds a paragraph
+# exactly as a full build does. With AMX tiles (amx_tiles()) oneDNN's blocking follows the
+# batch's rows, and the same text moves by up to 7e-4 from one batch size to another (measured
+# on a Sapphire Rapids-class CPU; cosine > 0.99999): within bfloat16's rounding, not exact.
+# Measured on 2 cores (e5, bfloat16): words 450 a second padded to 8 against
 # 265 padded to 16, paragraphs and sentences the same (padding each batch to its longest text
 # instead: paragraphs 20-28 a second against 28-36).
 PAD_TO = 8
@@ -67,7 +70,16 @@ def native_bfloat16() -> bool:
 
     cpu: Any = getattr(torch, "cpu", None)
     has_bf16 = getattr(cpu, "_is_avx512_bf16_supported", lambda: False)()
-    return bool(has_bf16 or getattr(cpu, "_is_amx_tile_supported", lambda: False)())
+    return bool(has_bf16 or amx_tiles())
+
+
+@functools.cache
+def amx_tiles() -> bool:
+    """Whether the CPU has AMX tiles, on which bfloat16 results depend on the batch size."""
+    import torch
+
+    cpu: Any = getattr(torch, "cpu", None)
+    return bool(getattr(cpu, "_is_amx_tile_supported", lambda: False)())
 
 
 class torch_threads:  # noqa: N801  (used like a function: ``with torch_threads(1):``)
