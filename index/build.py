@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -20,13 +22,17 @@ from index.embedders import Embedder
 from index.errors import IndexCorruptError, IndexNotFoundError, NoArticlesError
 from index.models import Article, Passage
 from index.names import NAMES_RULE, article_names, common_english_words
+from index.segments import SentenceVectors, spans, write_segment
 from index.store import (
-    SentenceVectors,
+    Part,
+    SentenceTable,
     Snapshot,
     build_lock,
+    commit_snapshot,
     current_version,
     load_snapshot,
-    spans,
+    merge_segments,
+    remove_abandoned_builds,
     write_snapshot,
 )
 from index.text import detect_language, split_sentences
@@ -35,6 +41,7 @@ from index.word_map import english_words
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+Gather = Callable[[np.ndarray], np.ndarray]  # an old index's vectors at rows
 EMBED_CHUNK = 256  # texts per embedding call: bounds memory and lets progress move
 
 
@@ -109,13 +116,20 @@ def build_index(
         added, changed, removed = _compare(old_hashes, hashes)
         snapshot = None
         embedded = _Embedded(passages=0, sentences=0, names=0, words=0)
-        if (
-            previous is not None
-            and not (added or changed or removed)
-            and _same_spaces(previous, embedders)
-            and _same_names_rule(previous)
-        ):
-            passages: Sequence[Passage] = previous.passages  # the index stays as it is
+        if previous is None or previous.is_legacy or not _same_names_rule(previous):
+            reusable = False
+        else:
+            reusable = _same_spaces(previous, embedders)
+        if previous is not None and reusable and not (added or changed or removed):
+            passage_count = len(previous.passages)  # the index stays as it is
+        elif previous is not None and reusable:
+            # An update: one new segment for the new and edited articles, the old rows of the
+            # edited and removed ones deleted (what is written follows the article).
+            changes = _Changes(added, changed, removed)
+            snapshot, embedded = _update(
+                index_dir, previous, articles, hashes, changes, embedders, progress, started
+            )
+            passage_count = len(snapshot.passages)
         else:
             passages = _passages(articles, hashes, old_hashes, previous, embedders)
             names = _names(articles, hashes, old_hashes, previous)
@@ -126,9 +140,12 @@ def build_index(
                 previous,
                 embedders,
                 progress,
+                reuse_terms=True,
             )
-            manifest = _manifest(articles, hashes, passages, names, started)
+            counts = Counter(p.article_id for p in passages)
+            manifest = _manifest(articles, hashes, counts, names, started)
             snapshot = write_snapshot(index_dir, passages, manifest=manifest, **vectors)
+            passage_count = len(passages)
     return BuildReport(
         added=added,
         changed=changed,
@@ -136,9 +153,9 @@ def build_index(
         kept_broken=tuple(kept),
         problems=loaded.problems,
         articles=len(articles),
-        passages=len(passages),
+        passages=passage_count,
         embedded=embedded.passages,
-        reused=len(passages) * len(embedders) - embedded.passages,
+        reused=passage_count * len(embedders) - embedded.passages,
         sentences_embedded=embedded.sentences,
         names_embedded=embedded.names,
         words_embedded=embedded.words,
@@ -159,16 +176,125 @@ def _compare(
     return tuple(added), tuple(changed), tuple(removed)
 
 
+@dataclass(frozen=True)
+class _Changes:
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+def _update(
+    index_dir: Path,
+    previous: Snapshot,
+    articles: Sequence[Article],
+    hashes: dict[str, str],
+    changes: _Changes,
+    embedders: Sequence[Embedder],
+    progress: Progress | None,
+    started: float,
+) -> tuple[Snapshot, _Embedded]:
+    """A new snapshot of ``previous``'s segments, the old rows of edited and removed articles
+    deleted, and one new segment: the passages of the new and edited articles, with the names
+    and words no segment has yet (vectors reused by content hash where the old index has them)."""
+    remove_abandoned_builds(index_dir)
+    fresh_ids = set(changes.added) | set(changes.changed)
+    fresh = [a for a in articles if a.article_id in fresh_ids]
+    new_passages = _passages(fresh, hashes, {}, None, embedders)
+    names = _names(articles, hashes, previous.article_hashes(), previous)
+    known_names, known_words = previous.known_terms()
+    new_names = sorted({n for a in fresh for n in names[a.article_id]} - known_names)
+    new_words: set[str] = set()
+    for passage in new_passages:
+        new_words |= english_words(f"{passage.title}\n{passage.text}")
+    vectors, embedded = _vectors(
+        new_passages,
+        new_names,
+        sorted(new_words - known_words),
+        previous,
+        embedders,
+        progress,
+        reuse_terms=False,
+    )
+    deleted = previous.rows_of_articles([*changes.changed, *changes.removed])
+    parts: list[Part] = []
+    emptied: list[Part] = []
+    for number, part in enumerate(previous.parts):
+        if number in deleted:
+            rows = np.union1d(part.deleted, np.asarray(deleted[number], dtype=np.int64))
+            part = Part(part.segment, rows.astype(np.int64))
+        (parts if len(part.live) else emptied).append(part)
+    # A segment left without live rows is dropped; the names (still mentioned) and words it
+    # held a vector of for the whole index move into the new segment, copied, not embedded.
+    mentioned = {name for article_names in names.values() for name in article_names}
+    for segment in (part.segment for part in emptied):
+        _carry(vectors, "names", "name_vectors", segment.names, segment.name_spaces, mentioned)
+        _carry(vectors, "words", "word_vectors", segment.words, segment.word_spaces, None)
+    if new_passages or vectors["names"] or vectors["words"]:
+        parts.append(Part(write_segment(index_dir, new_passages, **vectors)))
+    spaces = previous.manifest["spaces"]
+    parts = _merged(index_dir, parts, spaces)
+    counts = {
+        article_id: meta["passages"] for article_id, meta in previous.manifest["articles"].items()
+    }
+    counts.update(Counter(p.article_id for p in new_passages))
+    manifest = _manifest(articles, hashes, counts, names, started)
+    return commit_snapshot(index_dir, manifest, spaces, parts), embedded
+
+
+def _carry(
+    vectors: dict[str, Any],
+    terms_key: str,
+    vectors_key: str,
+    terms: Sequence[str],
+    spaces: Mapping[str, np.ndarray],
+    wanted: set[str] | None,
+) -> None:
+    """Add ``terms`` (those in ``wanted``, all if None) and their vectors in ``spaces`` to a new
+    segment's ``vectors`` (as ``_vectors`` returns them), after the terms it has."""
+    rows = [row for row, term in enumerate(terms) if wanted is None or term in wanted]
+    if not rows:
+        return
+    vectors[terms_key] = [*vectors[terms_key], *(terms[row] for row in rows)]
+    for space, table in vectors[vectors_key].items():
+        copied = np.asarray(spaces[space][rows], dtype=np.float32)
+        vectors[vectors_key][space] = np.concatenate([table, copied])
+
+
+# Segments of one size class (a power of MERGE_FACTOR of live passages) that accumulate at the
+# end of the index are merged into one when there are MERGE_FACTOR of them, as Lucene's
+# LogMergePolicy does: a passage is rewritten about once per size class (log_10 of the index),
+# and an index of N passages has at most ~MERGE_FACTOR * log_10(N) segments. Inline, under the
+# build lock, not yet in the background: the update that completes a class pays for its merge.
+MERGE_FACTOR = 10
+
+
+def _size_class(passages: int) -> int:
+    return int(math.log(max(passages, MERGE_FACTOR), MERGE_FACTOR) + 1e-9)
+
+
+def _merged(index_dir: Path, parts: list[Part], spaces: list[dict[str, Any]]) -> list[Part]:
+    """``parts``, with trailing runs of MERGE_FACTOR segments of one size class merged."""
+    while parts:
+        level = _size_class(len(parts[-1].live))
+        run = 0
+        while run < len(parts) and _size_class(len(parts[-1 - run].live)) == level:
+            run += 1
+        if run < MERGE_FACTOR:
+            return parts
+        merged = merge_segments(index_dir, parts[-run:], spaces)
+        parts = [*parts[:-run], Part(merged)]
+    return parts
+
+
 def _manifest(
     articles: Sequence[Article],
     hashes: Mapping[str, str],
-    passages: Sequence[Passage],
+    counts: Mapping[str, int],
     names: Mapping[str, list[str]],
     started: float,
 ) -> dict[str, Any]:
-    """The build facts and each article's metadata, for the snapshot's manifest."""
-    # Counted once: a per-article scan of all passages took 2 s at 10,000 passages.
-    counts = Counter(p.article_id for p in passages)
+    """The build facts and each article's metadata (``counts``: its passages), for the
+    snapshot's manifest."""
     return {
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "build_seconds": round(time.perf_counter() - started, 3),
@@ -339,16 +465,19 @@ def _vectors(
     previous: Snapshot | None,
     embedders: Sequence[Embedder],
     progress: Progress | None,
+    *,
+    reuse_terms: bool,
 ) -> tuple[dict[str, Any], _Embedded]:
-    """The snapshot's vectors, as ``write_snapshot`` takes them: passage vectors per embedder
+    """The vectors of a segment, as ``write_segment`` takes them: passage vectors per embedder
     (rows aligned with ``passages``), and sentence, name and word vectors for the spaces that
-    keep them. Vectors of unchanged texts are reused, the rest embedded (every space's passages
-    first, then the sentences, the names and the words)."""
+    keep them. Vectors of texts the old index has are reused (names and words only if
+    ``reuse_terms``: an update passes only terms new to the index), the rest embedded (every
+    space's passages first, then the sentences, the names and the words)."""
     texts = [p.text for p in passages]
-    old_rows = _rows_in(  # each passage's row in the old index, looked up once for all spaces
-        [p.content_hash for p in passages],
-        {p.content_hash: row for row, p in enumerate(previous.passages)} if previous else {},
-    )
+    # each passage's row in the old index, looked up once for all spaces
+    hashes = [p.content_hash for p in passages]
+    old_rows = previous.rows_of(hashes) if previous else np.full(len(passages), -1, np.int64)
+    term_source = previous if reuse_terms else None
     passage_plans = [
         (e, _ReusePlan.make(texts, old_rows, _old_vectors(previous, e), e.dimension))
         for e in embedders
@@ -359,11 +488,11 @@ def _vectors(
         for e in multilingual
     ]
     name_plans = [
-        (e, _ReusePlan.make(names, *_old_term_vectors(previous, e, "names", names), e.dimension))
+        (e, _ReusePlan.make(names, *_old_term_vectors(term_source, e, "names", names), e.dimension))
         for e in multilingual
     ]
     word_plans = [
-        (e, _ReusePlan.make(words, *_old_term_vectors(previous, e, "words", words), e.dimension))
+        (e, _ReusePlan.make(words, *_old_term_vectors(term_source, e, "words", words), e.dimension))
         for e in multilingual
     ]
     plans: list[tuple[Embedder, Any]] = [
@@ -442,14 +571,14 @@ class _ReusePlan:
 
     @classmethod
     def make(
-        cls, texts: Sequence[str], old_rows: np.ndarray, old: np.ndarray | None, dimension: int
+        cls, texts: Sequence[str], old_rows: np.ndarray, old: Gather | None, dimension: int
     ) -> _ReusePlan:
-        """``old_rows``: each text's row in ``old`` (the old index's vectors, None when they
-        cannot be reused), -1 for a text it lacks."""
+        """``old_rows``: each text's row among the old index's vectors, -1 for a text it lacks;
+        ``old`` gives the vectors at rows (None when they cannot be reused)."""
         vectors = np.zeros((len(texts), dimension), dtype=np.float32)
         have = old_rows >= 0 if old is not None else np.zeros(len(texts), dtype=bool)
         if old is not None and have.any():
-            vectors[have] = old[old_rows[have]]
+            vectors[have] = old(old_rows[have])
         missing = np.flatnonzero(~have)
         return cls(vectors, missing, [texts[row] for row in missing.tolist()])
 
@@ -468,14 +597,14 @@ class _SentencePlan:
     - neither: the passage is one sentence, and its passage vector is that sentence's.
     """
 
-    old: SentenceVectors | None
+    old: SentenceTable | None
     old_rows: np.ndarray
     new_counts: np.ndarray
     texts: list[str]
 
     @classmethod
     def make(
-        cls, passages: Sequence[Passage], old_rows: np.ndarray, old: SentenceVectors | None
+        cls, passages: Sequence[Passage], old_rows: np.ndarray, old: SentenceTable | None
     ) -> _SentencePlan:
         """``old_rows``: each passage's row in the old index (-1 if new); ``old``: its sentence
         vectors in this space (None when they cannot be reused)."""
@@ -496,40 +625,37 @@ class _SentencePlan:
         reused = self.old_rows >= 0
         single = ~reused & (self.new_counts == 0)
         sizes = np.where(single, 1, self.new_counts)
-        if self.old is not None and reused.any():
-            old_starts = self.old.offsets[self.old_rows[reused]]
-            sizes[reused] = self.old.offsets[self.old_rows[reused] + 1] - old_starts
+        old = self.old.gather(self.old_rows[reused]) if self.old and reused.any() else None
+        if old is not None:
+            sizes[reused] = np.diff(old.offsets)
         offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         starts = offsets[:-1]
         out = np.empty((int(offsets[-1]), passage_vectors.shape[1]), dtype=np.float16)
-        if self.old is not None and reused.any():
-            out[spans(starts[reused], sizes[reused])] = self.old.vectors[
-                spans(old_starts, sizes[reused])
-            ]
+        if old is not None:
+            out[spans(starts[reused], sizes[reused])] = old.vectors
         fresh = self.new_counts > 0
         out[spans(starts[fresh], sizes[fresh])] = embedded
         out[starts[single]] = passage_vectors[single]
         return SentenceVectors(offsets, out)
 
 
-def _old_vectors(previous: Snapshot | None, embedder: Embedder) -> np.ndarray | None:
-    """The old index's passage vectors in one space, if it has that space at this size."""
-    if previous is None or embedder.name not in previous.spaces:
+def _old_vectors(previous: Snapshot | None, embedder: Embedder) -> Gather | None:
+    """The old index's passage vectors in one space at rows, if it has that space at this size."""
+    if previous is None or previous.spaces.get(embedder.name) != embedder.dimension:
         return None
-    if previous.spaces[embedder.name].d != embedder.dimension:
-        return None
-    return previous.matrix(embedder.name)
+    return functools.partial(previous.vectors, embedder.name)
 
 
-def _old_sentences(previous: Snapshot | None, embedder: Embedder) -> SentenceVectors | None:
+def _old_sentences(previous: Snapshot | None, embedder: Embedder) -> SentenceTable | None:
     """The old index's sentence vectors in one space, if it keeps them at this size."""
-    old = previous.sentences(embedder.name) if previous is not None else None
-    return old if old is not None and old.vectors.shape[1] == embedder.dimension else None
+    if previous is None or previous.spaces.get(embedder.name) != embedder.dimension:
+        return None
+    return previous.sentences(embedder.name)
 
 
 def _old_term_vectors(
     previous: Snapshot | None, embedder: Embedder, kind: str, terms: Sequence[str]
-) -> tuple[np.ndarray, np.ndarray | None]:
+) -> tuple[np.ndarray, Gather | None]:
     """Each of ``terms``' row among the old index's names or words (``kind``), and their
     vectors in one space (None when it keeps none at this size)."""
     if previous is None:
@@ -538,4 +664,4 @@ def _old_term_vectors(
     old = (previous.name_vectors if kind == "names" else previous.word_vectors)(embedder.name)
     if old is None or old.shape[1] != embedder.dimension:
         return np.full(len(terms), -1, dtype=np.int64), None
-    return _rows_in(terms, {key: row for row, key in enumerate(keys)}), old
+    return _rows_in(terms, {key: row for row, key in enumerate(keys)}), old.__getitem__

@@ -188,8 +188,9 @@ class NewsEngine:
         return self._retriever
 
     def reload(self) -> None:
-        """Load the snapshot in service now."""
-        self._serve(load_snapshot(self.settings.index_dir))
+        """Load the snapshot in service now (reading only the segments not in memory yet)."""
+        loaded = self._retriever.snapshot if self._retriever else None
+        self._serve(load_snapshot(self.settings.index_dir, loaded))
 
     def _serve(self, snapshot: Snapshot) -> None:
         with self._reload_lock:

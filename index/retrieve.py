@@ -219,7 +219,7 @@ class Retriever:
     def _similarity(self, space: str, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
         """How well each passage matches the question in one space: the passage's cosine, mixed
         with its best sentence's where the space keeps sentence vectors."""
-        passage: np.ndarray = self.snapshot.matrix(space)[rows] @ vector
+        passage: np.ndarray = self.snapshot.vectors(space, rows) @ vector
         sentences = self.snapshot.sentences(space)
         if sentences is None:
             return passage

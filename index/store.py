@@ -1,19 +1,24 @@
-"""The index on disk: FAISS vector files, passage metadata and a manifest, in atomic snapshots.
+"""The index on disk: immutable segments and the snapshots that list them, swapped atomically.
 
 Layout of the index folder::
 
     CURRENT              name of the snapshot in service (replaced atomically)
-    snap-<time>-<id>/    one complete index: manifest.json, passages.jsonl, space-<n>.faiss,
-                         and for the multilingual space its sentence vectors (sentences-<n>.npy,
-                         sentence-offsets-<n>.npy), the vectors of the names the articles
-                         mention (names.json, name-vectors-<n>.npy) and of their English words
-                         (words.json, word-vectors-<n>.npy: Russian questions are matched to
-                         them, ``index.word_map``)
+    snap-<time>-<id>/    manifest.json: the articles, the vector spaces, and the live segments
+                         with the rows deleted from each (format 2)
+    segments/            the segments (``index.segments``): passages, FAISS files, sentence,
+                         name and word vectors, each folder written once and never changed
     .build.lock          held while a build writes (one writer at a time)
 
-A build writes a new snapshot under a temporary name, renames it, then swaps ``CURRENT``; a build
-that crashes or is killed leaves ``CURRENT`` pointing at the previous, complete snapshot. This is
-the only module that imports ``faiss``.
+A build writes its new segment, then a new snapshot under a temporary name, renames it, then
+swaps ``CURRENT``; a build that crashes or is killed leaves ``CURRENT`` pointing at the previous,
+complete snapshot (a segment it wrote that no snapshot lists is removed by the next build). An
+update adds one segment and marks the old rows of edited or removed articles deleted, so what it
+writes follows the article, not the archive; trailing segments of one size class are merged as
+they accumulate (``MERGE_FACTOR``). A snapshot of format 1 (an older newsbot: one folder with
+every file) is read as one segment; the next build writes it anew.
+
+In memory a ``Snapshot`` numbers the live passages of its segments one after another (rows);
+searches run per segment and are merged.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,111 +46,160 @@ from index.errors import (
     IndexWriteError,
 )
 from index.models import ArticleInfo, IndexInfo, Paragraph, Passage
+from index.segments import (
+    SEGMENTS_DIR,
+    Segment,
+    SegmentError,
+    SentenceVectors,
+    join_sentences,
+    read_segment,
+    write_segment,
+)
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READS_FORMATS = (1, 2)  # format 1: one folder per snapshot, read as one segment
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".build.lock"
 SNAPSHOTS_KEPT = 2  # the one in service and the one before it, for readers that are mid-load
 REBUILD_HINT = "run `newsbot index --full` to rebuild it"
 # A damaged snapshot is never reused by a build, so a plain `newsbot index` rebuilds it.
 CORRUPT_HINT = "run `newsbot index` to rebuild it"
-NAMES_FILE = "names.json"
-WORDS_FILE = "words.json"
 _ARTICLE_KEYS: dict[str, type] = {"title": str, "hash": str, "passages": int}  # each article's
 
 
-# Cached: FAISS's OpenMP thread count is process-wide, so it is set once per process.
-@functools.cache
-def _faiss() -> Any:
-    # torch is not imported first any more: a process that only answers questions never loads
-    # it (index/embedders/bert_numpy.py). With FAISS on one thread the order made no difference:
-    # warm asks on the seed index p50/p95 27/85 ms against 30/86 ms with torch first (3 runs
-    # each, interleaved, the bench's warm_ask worker).
-    import faiss
-
-    # Searches are one question at a time over at most ~10^5 vectors: one thread takes ~1 ms
-    # where FAISS's default pool took 10-30 ms on 2 busy cores (make bench, folklore checks).
-    faiss.omp_set_num_threads(1)
-    return faiss
-
-
 @dataclass(frozen=True)
-class SpaceInfo:
-    """One vector space of the index: which embedder made it and where its vectors are."""
+class Part:
+    """A segment as one snapshot uses it: the segment, and its rows deleted since it was
+    written (sorted)."""
 
-    name: str
-    dimension: int
-    file: str
-    # Optional: one vector per sentence of every passage (rows of ``sentences``; passage i owns
-    # rows offsets[i]:offsets[i + 1]), for spaces that score passages by their best sentence.
-    sentences: str | None = None
-    sentence_offsets: str | None = None
-    # Optional: one vector per name in the snapshot's names.json (same order), as float16;
-    # likewise per word of words.json.
-    name_vectors: str | None = None
-    word_vectors: str | None = None
+    segment: Segment
+    deleted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
+    @functools.cached_property
+    def live(self) -> np.ndarray:
+        """The local rows still in the index, ascending."""
+        if not len(self.deleted):
+            return np.arange(len(self.segment), dtype=np.int64)
+        keep = np.ones(len(self.segment), dtype=bool)
+        keep[self.deleted] = False
+        return np.flatnonzero(keep)
 
-def spans(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """The row numbers of runs of rows, one after another: ``counts[i]`` rows from
-    ``starts[i]`` (``spans([5, 0], [2, 3])`` is ``[5, 6, 0, 1, 2]``)."""
-    starts, counts = np.asarray(starts, dtype=np.int64), np.asarray(counts, dtype=np.int64)
-    if not len(counts):
-        return np.zeros(0, dtype=np.int64)
-    groups = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rows: np.ndarray = np.arange(int(counts.sum()), dtype=np.int64)
-    rows += np.repeat(starts - groups, counts)
-    return rows
+    @functools.cached_property
+    def to_global(self) -> np.ndarray:
+        """Each local row's place among the part's live rows (-1 if deleted); add the part's
+        start in the snapshot for its row there."""
+        places = np.full(len(self.segment), -1, dtype=np.int64)
+        places[self.live] = np.arange(len(self.live))
+        return places
 
 
-@dataclass(frozen=True)
-class SentenceVectors:
-    """The sentence vectors of one space: passage ``i`` owns rows ``offsets[i]:offsets[i + 1]``
-    of ``vectors`` (every passage has at least one sentence)."""
+class SentenceTable:
+    """The sentence vectors of one space across a snapshot's segments, by snapshot row."""
 
-    offsets: np.ndarray  # int64, len(passages) + 1
-    # (offsets[-1], dimension): float16 as written (float32 in snapshots of an older newsbot);
-    # a question's products upcast only its candidates' rows.
-    vectors: np.ndarray
+    def __init__(self, snapshot: Snapshot, space: str) -> None:
+        self._snapshot = snapshot
+        self._parts = [part.segment.sentence_spaces[space] for part in snapshot.parts]
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self._parts[0].dtype if self._parts else np.dtype(np.float16)
+
+    @property
+    def count(self) -> int:
+        """How many sentence vectors the snapshot's passages have."""
+        return sum(
+            int((sentences.offsets[part.live + 1] - sentences.offsets[part.live]).sum())
+            for part, sentences in zip(self._snapshot.parts, self._parts, strict=True)
+        )
 
     def of(self, row: int) -> np.ndarray:
-        return self.vectors[self.offsets[row] : self.offsets[row + 1]]
+        """The sentence vectors of the passage at ``row``."""
+        parts, local = self._snapshot.locate(np.array([row]))
+        return self._parts[int(parts[0])].of(int(local[0]))
 
     def best(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
         """For each passage row, the highest similarity of one of its sentences to ``query``."""
-        if not len(rows):
-            return np.zeros(0, dtype=np.float32)
-        starts = self.offsets[rows]
-        counts = self.offsets[rows + 1] - starts
-        groups = np.concatenate([[0], np.cumsum(counts)[:-1]])  # where each passage's run begins
-        sentence_rows = spans(starts, counts)  # every sentence, passage after passage
-        scores = np.asarray(self.vectors[sentence_rows] @ query, dtype=np.float32)
-        return np.maximum.reduceat(scores, groups)
+        out = np.zeros(len(rows), dtype=np.float32)
+        for part, mask, local in self._snapshot.by_part(rows):
+            out[mask] = self._parts[part].best(local, query)
+        return out
+
+    def gather(self, rows: np.ndarray) -> SentenceVectors:
+        """The sentence vectors of these passages, in this order (a copy)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        groups = list(self._snapshot.by_part(rows))
+        if len(groups) == 1:
+            part, _, local = groups[0]
+            return self._parts[part].gather(local)
+        dimension = self._parts[0].vectors.shape[1] if self._parts else 0
+        joined = join_sentences([self._parts[p].gather(local) for p, _, local in groups], dimension)
+        # joined holds the rows part by part; put them back in the order asked for
+        place = np.empty(len(rows), dtype=np.int64)
+        for start, (_, mask, _) in zip(
+            np.cumsum([0, *(int(m.sum()) for _, m, _ in groups)]).tolist(), groups, strict=False
+        ):
+            place[np.flatnonzero(mask)] = np.arange(start, start + int(mask.sum()))
+        return joined.gather(place)
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A loaded, immutable index: passages in row order and one FAISS index per vector space."""
+    """A loaded, immutable index: its live passages in row order, segment after segment."""
 
     path: Path
     manifest: dict[str, Any]
-    passages: tuple[Passage, ...]
-    spaces: dict[str, Any]  # embedder name -> faiss.Index, rows aligned with ``passages``
-    # embedder name -> (offsets, vectors), for the spaces that keep sentence vectors
-    sentence_spaces: dict[str, SentenceVectors] = field(default_factory=dict)
-    # The names the articles mention (lower-cased, sorted), and per space that keeps them one
-    # vector per name, rows in that order.
-    names: tuple[str, ...] = ()
-    name_spaces: dict[str, np.ndarray] = field(default_factory=dict)
-    # The English words of the passages (lower-cased, sorted; see index.word_map), likewise.
-    words: tuple[str, ...] = ()
-    word_spaces: dict[str, np.ndarray] = field(default_factory=dict)
+    parts: tuple[Part, ...]
 
     @property
     def version(self) -> str:
         return self.path.name
+
+    @functools.cached_property
+    def spaces(self) -> dict[str, int]:
+        """Embedder name -> dimension, in the order the embedders were configured."""
+        return {s["name"]: int(s["dimension"]) for s in self.manifest["spaces"]}
+
+    @functools.cached_property
+    def passages(self) -> tuple[Passage, ...]:
+        live: list[Passage] = []
+        for part in self.parts:
+            passages = part.segment.passages
+            live.extend(passages if not len(part.deleted) else map(passages.__getitem__, part.live))
+        return tuple(live)
+
+    @functools.cached_property
+    def _starts(self) -> np.ndarray:
+        """Each part's first row in the snapshot, and the row count last."""
+        return np.concatenate([[0], np.cumsum([len(p.live) for p in self.parts])]).astype(np.int64)
+
+    def locate(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For snapshot rows, their part and their local row in its segment."""
+        rows = np.asarray(rows, dtype=np.int64)
+        parts = np.searchsorted(self._starts, rows, side="right") - 1
+        local = np.empty(len(rows), dtype=np.int64)
+        for part in np.unique(parts).tolist():
+            mask = parts == part
+            local[mask] = self.parts[part].live[rows[mask] - self._starts[part]]
+        return parts, local
+
+    def by_part(self, rows: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """For the parts that hold some of ``rows``: the part, which of ``rows`` it holds (a
+        mask), and their local rows."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(self.parts) == 1:
+            part = self.parts[0]
+            yield (
+                0,
+                np.ones(len(rows), dtype=bool),
+                rows if not len(part.deleted) else part.live[rows],
+            )
+            return
+        parts, local = self.locate(rows)
+        for part in np.unique(parts).tolist():
+            mask = parts == part
+            yield part, mask, local[mask]
 
     def info(self) -> IndexInfo:
         return IndexInfo(
@@ -201,40 +255,103 @@ class Snapshot:
     def article_hashes(self) -> dict[str, str]:
         return {article_id: meta["hash"] for article_id, meta in self.manifest["articles"].items()}
 
-    def vectors(self, space: str) -> np.ndarray:
-        """A copy of all vectors of one space, in passage order."""
-        return self.matrix(space).copy()
+    def vectors(self, space: str, rows: np.ndarray | None = None) -> np.ndarray:
+        """The passage vectors of one space at ``rows`` (all of them if None), as a copy."""
+        if rows is None:
+            rows = np.arange(len(self.passages))
+        out = np.empty((len(rows), self.spaces[space]), dtype=np.float32)
+        for part, mask, local in self.by_part(rows):
+            out[mask] = self.parts[part].segment.vectors(space)[local]
+        return out
 
-    def matrix(self, space: str) -> np.ndarray:
-        """The vectors of one space as a read-only view of FAISS's own storage (no copy)."""
-        index = self.spaces[space]
-        if index.ntotal == 0:
-            return np.zeros((0, index.d), dtype=np.float32)
-        flat = _faiss().rev_swig_ptr(index.get_xb(), index.ntotal * index.d)
-        view = np.asarray(flat, dtype=np.float32).reshape(index.ntotal, index.d)
-        view.flags.writeable = False
-        return view
+    def rows_of(self, content_hashes: Sequence[str]) -> np.ndarray:
+        """The row of a passage with each content hash (-1 where none is live)."""
+        rows = np.full(len(content_hashes), -1, dtype=np.int64)
+        for part, start in zip(self.parts, self._starts.tolist(), strict=False):
+            known, places = part.segment.rows_by_hash, part.to_global
+            for i, key in enumerate(content_hashes):
+                local = known.get(key)
+                if local is not None and rows[i] < 0 and places[local] >= 0:
+                    rows[i] = start + places[local]
+        return rows
 
-    def sentences(self, space: str) -> SentenceVectors | None:
+    def rows_of_articles(self, article_ids: Sequence[str]) -> dict[int, list[int]]:
+        """Part number -> the local rows (live ones) of these articles' passages."""
+        found: dict[int, list[int]] = {}
+        for number, part in enumerate(self.parts):
+            places = part.to_global
+            for article_id in article_ids:
+                rows = part.segment.rows_by_article.get(article_id, ())
+                found.setdefault(number, []).extend(r for r in rows if places[r] >= 0)
+        return {number: rows for number, rows in found.items() if rows}
+
+    def sentences(self, space: str) -> SentenceTable | None:
         """The sentence vectors of a space, or None if the index has none for it."""
-        return self.sentence_spaces.get(space)
+        if not all(space in part.segment.sentence_spaces for part in self.parts):
+            return None
+        return SentenceTable(self, space)
+
+    @functools.cached_property
+    def _live_names(self) -> np.ndarray:
+        """Which of the segments' names (one after another) some article still mentions."""
+        mentioned = {
+            n for meta in self.manifest["articles"].values() for n in meta.get("names", ())
+        }
+        every = [name for part in self.parts for name in part.segment.names]
+        return np.fromiter((name in mentioned for name in every), dtype=bool, count=len(every))
+
+    @functools.cached_property
+    def names(self) -> tuple[str, ...]:
+        """The names the articles mention (lower-cased), one vector each (``name_vectors``)."""
+        every = [name for part in self.parts for name in part.segment.names]
+        return tuple(name for name, live in zip(every, self._live_names, strict=True) if live)
+
+    @functools.cached_property
+    def words(self) -> tuple[str, ...]:
+        """The English words of the passages (``index.word_map``), one vector each."""
+        return tuple(word for part in self.parts for word in part.segment.words)
+
+    def known_terms(self) -> tuple[frozenset[str], frozenset[str]]:
+        """Every name and word some segment keeps a vector of (live or not)."""
+        return self._known_terms
+
+    @functools.cached_property
+    def _known_terms(self) -> tuple[frozenset[str], frozenset[str]]:
+        names = frozenset(name for part in self.parts for name in part.segment.names)
+        return names, frozenset(self.words)
 
     def name_vectors(self, space: str) -> np.ndarray | None:
         """One vector per name in ``names`` (float16), or None if the space keeps none."""
-        return self.name_spaces.get(space)
+        vectors = self._terms(space, "name_spaces")
+        if vectors is None or self._live_names.all():
+            return vectors
+        live: np.ndarray = vectors[self._live_names]
+        return live
 
     def word_vectors(self, space: str) -> np.ndarray | None:
         """One vector per word in ``words`` (float16), or None if the space keeps none."""
-        return self.word_spaces.get(space)
+        return self._terms(space, "word_spaces")
+
+    def _terms(self, space: str, kind: str) -> np.ndarray | None:
+        tables = [getattr(part.segment, kind).get(space) for part in self.parts]
+        if not tables or any(table is None for table in tables):
+            return None
+        return tables[0] if len(tables) == 1 else np.concatenate(tables)
 
     def search(self, space: str, query: np.ndarray, top_k: int) -> list[tuple[int, float]]:
         """Rows and inner-product scores of the ``top_k`` nearest passages in one space."""
-        index = self.spaces[space]
-        top_k = min(top_k, index.ntotal)
-        if top_k <= 0:
+        rows, scores = [], []
+        for part, start in zip(self.parts, self._starts.tolist(), strict=False):
+            # Deleted rows may be among the nearest: ask for as many more.
+            local, found = part.segment.search(space, query, top_k + len(part.deleted))
+            places = part.to_global[local]
+            rows.append(places[places >= 0] + start)
+            scores.append(found[places >= 0])
+        if not rows:
             return []
-        scores, rows = index.search(query.reshape(1, -1).astype(np.float32, copy=False), top_k)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+        all_rows, all_scores = np.concatenate(rows), np.concatenate(scores)
+        order = np.argsort(-all_scores, kind="stable")[:top_k]
+        return [(int(all_rows[i]), float(all_scores[i])) for i in order]
 
     def check_embedders(self, names: Sequence[str]) -> None:
         """Raise IndexMismatchError unless the index was built with exactly these embedders."""
@@ -245,17 +362,10 @@ class Snapshot:
                 f"but the configured models are {', '.join(names)}; {REBUILD_HINT}."
             )
 
-
-def new_flat_index(vectors: np.ndarray, dimension: int) -> Any:
-    """An exact inner-product index over ``vectors``.
-
-    Inner product equals cosine similarity on normalised vectors; exact search over 10^4-10^5
-    passages takes a few milliseconds, so no approximate index is needed at newsroom scale.
-    """
-    index = _faiss().IndexFlatIP(dimension)
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
+    @property
+    def is_legacy(self) -> bool:
+        """Whether it is a format-1 snapshot (its folder holds its one segment)."""
+        return any(part.segment.legacy for part in self.parts)
 
 
 def current_version(index_dir: Path) -> str | None:
@@ -269,8 +379,9 @@ def current_version(index_dir: Path) -> str | None:
     return name or None
 
 
-def load_snapshot(index_dir: Path) -> Snapshot:
-    """Load the snapshot in service.
+def load_snapshot(index_dir: Path, loaded: Snapshot | None = None) -> Snapshot:
+    """Load the snapshot in service; the segments of ``loaded`` (a snapshot already in memory)
+    that it lists are reused, not read again.
 
     Raises:
         IndexNotFoundError: nothing was built in ``index_dir`` yet.
@@ -281,54 +392,52 @@ def load_snapshot(index_dir: Path) -> Snapshot:
         if name is None:
             raise IndexNotFoundError(f"No index in {index_dir} yet; build it with `newsbot index`.")
         path = index_dir / name
-        if path.is_dir():
-            return _read_snapshot(path)
+        try:
+            if path.is_dir():
+                return _read_snapshot(path, loaded)
+        except IndexCorruptError:
+            if current_version(index_dir) == name:
+                raise
+            continue  # pruned while it was read: read the new one
         time.sleep(0.05)
     raise _corrupt(f"{index_dir / CURRENT_FILE} names a missing snapshot")
 
 
-def _read_snapshot(path: Path) -> Snapshot:
-    faiss = _faiss()
+def _read_snapshot(path: Path, loaded: Snapshot | None) -> Snapshot:
+    reuse = {p.segment.name: p.segment for p in loaded.parts} if loaded is not None else {}
     try:
         manifest = _read_manifest(path)
-        with (path / "passages.jsonl").open(encoding="utf-8") as lines:
-            passages = tuple(Passage(**json.loads(line)) for line in lines)
-        names, words = _read_terms(path, NAMES_FILE), _read_terms(path, WORDS_FILE)
-        spaces, sentence_spaces, name_spaces, word_spaces = {}, {}, {}, {}
-        for raw in manifest["spaces"]:
-            space = SpaceInfo(**raw)
-            index = faiss.read_index(str(path / space.file))
-            if index.ntotal != len(passages) or index.d != space.dimension:
+        if manifest["format_version"] == 1:
+            parts: tuple[Part, ...] = (Part(read_segment(path, manifest["spaces"])),)
+        else:
+            parts = tuple(_read_part(path, entry, reuse) for entry in manifest["segments"])
+        spaces = {s["name"]: s["dimension"] for s in manifest["spaces"]}
+        for part in parts:
+            segment = part.segment
+            if {name: index.d for name, index in segment.spaces.items()} != spaces:
                 raise _corrupt(
-                    f"{path / space.file} holds {index.ntotal} vectors of dimension {index.d}, "
-                    f"expected {len(passages)} of {space.dimension}"
+                    f"{segment.path} does not hold the spaces of {path / 'manifest.json'}"
                 )
-            spaces[space.name] = index
-            if space.sentences and space.sentence_offsets:
-                sentence_spaces[space.name] = _read_sentences(
-                    path / space.sentences, path / space.sentence_offsets, index.d, len(passages)
-                )
-            if space.name_vectors and names is not None:
-                name_spaces[space.name] = _read_term_vectors(
-                    path / space.name_vectors, index.d, len(names)
-                )
-            if space.word_vectors and words is not None:
-                word_spaces[space.name] = _read_term_vectors(
-                    path / space.word_vectors, index.d, len(words)
-                )
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        snapshot = Snapshot(path=path, manifest=manifest, parts=parts)
+        expected = manifest.get("passage_count", len(snapshot.passages))
+        if len(snapshot.passages) != expected:
+            raise _corrupt(
+                f"{path} lists {expected} passages, its segments hold {len(snapshot.passages)}"
+            )
+    except (SegmentError, OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise _corrupt(f"Cannot read the index in {path}: {exc}") from exc
-    return Snapshot(
-        path=path,
-        manifest=manifest,
-        passages=passages,
-        spaces=spaces,
-        sentence_spaces=sentence_spaces,
-        names=tuple(names or ()),
-        name_spaces=name_spaces,
-        words=tuple(words or ()),
-        word_spaces=word_spaces,
-    )
+    return snapshot
+
+
+def _read_part(path: Path, entry: dict[str, Any], reuse: dict[str, Segment]) -> Part:
+    name = entry["name"]
+    segment = reuse.get(name) or read_segment(path.parent / SEGMENTS_DIR / name)
+    deleted = np.asarray(entry["deleted"], dtype=np.int64)
+    if len(deleted) and (
+        deleted.min() < 0 or deleted.max() >= len(segment) or (np.diff(deleted) <= 0).any()
+    ):
+        raise _corrupt(f"{path / 'manifest.json'} deletes rows segment {name} does not have")
+    return Part(segment, deleted)
 
 
 def _corrupt(problem: str) -> IndexCorruptError:
@@ -341,10 +450,10 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     manifest = json.loads(file.read_text(encoding="utf-8"))
     if not isinstance(manifest, dict):
         raise _corrupt(f"{file} is not a JSON object")
-    if manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format_version") not in READS_FORMATS:
         raise _corrupt(
             f"The index in {path.parent} has format {manifest.get('format_version')}, "
-            f"this newsbot reads format {FORMAT_VERSION}"
+            f"this newsbot reads formats {', '.join(map(str, READS_FORMATS))}"
         )
     problem = _manifest_problem(manifest)
     if problem is not None:
@@ -359,6 +468,19 @@ def _manifest_problem(manifest: dict[str, Any]) -> str | None:
     spaces = manifest.get("spaces")
     if not isinstance(spaces, list) or not all(isinstance(s, dict) for s in spaces):
         return "'spaces' is missing or not a list of objects"
+    if not all(
+        isinstance(s.get("name"), str) and isinstance(s.get("dimension"), int) for s in spaces
+    ):
+        return "a space has no 'name' or 'dimension'"
+    if manifest["format_version"] != 1:
+        segments = manifest.get("segments")
+        if not isinstance(segments, list) or not all(
+            isinstance(s, dict)
+            and isinstance(s.get("name"), str)
+            and isinstance(s.get("deleted"), list)
+            for s in segments
+        ):
+            return "'segments' is missing or not a list of segments"
     articles = manifest.get("articles")
     if not isinstance(articles, dict):
         return "'articles' is missing or not an object"
@@ -373,40 +495,6 @@ def _manifest_problem(manifest: dict[str, Any]) -> str | None:
             if not isinstance(meta.get(key), str | None):
                 return f"article {article_id!r} has a {key!r} that is not a string"
     return None
-
-
-def _read_terms(path: Path, file: str) -> list[str] | None:
-    """The names (or words) of names.json (words.json), or None if the snapshot has none."""
-    try:
-        terms = json.loads((path / file).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None  # an index from an older newsbot: the next build adds them
-    if not isinstance(terms, list) or not all(isinstance(n, str) for n in terms):
-        raise _corrupt(f"{path / file} is not a list of strings")
-    return terms
-
-
-def _read_term_vectors(file: Path, dimension: int, terms: int) -> np.ndarray:
-    vectors: np.ndarray = np.load(file, mmap_mode="r", allow_pickle=False)
-    if vectors.shape != (terms, dimension):
-        raise _corrupt(f"{file} does not match the index's names or words")
-    return vectors
-
-
-def _read_sentences(
-    vectors_file: Path, offsets_file: Path, dimension: int, passages: int
-) -> SentenceVectors:
-    # Memory-mapped: a question reads only its candidates' sentences.
-    vectors = np.load(vectors_file, mmap_mode="r", allow_pickle=False)
-    offsets = np.load(offsets_file, allow_pickle=False)
-    if (
-        offsets.shape != (passages + 1,)
-        or vectors.shape[1:] != (dimension,)
-        or int(offsets[-1]) != len(vectors)
-        or (np.diff(offsets) < 1).any()
-    ):
-        raise _corrupt(f"{vectors_file} does not match the passages of the index")
-    return SentenceVectors(offsets.astype(np.int64), vectors)
 
 
 @contextlib.contextmanager
@@ -450,14 +538,14 @@ def write_snapshot(
     words: Sequence[str] = (),
     word_vectors: dict[str, np.ndarray] | None = None,
 ) -> Snapshot:
-    """Write a complete snapshot and put it in service atomically; call under ``build_lock``.
+    """Write a whole index as one segment and put it in service; call under ``build_lock``.
 
     Args:
         index_dir: the index folder.
         passages: the passages, in row order.
         vectors: embedder name -> array of shape (len(passages), dimension).
         sentences: embedder name -> sentence vectors, for the spaces that keep them.
-        manifest: articles and build facts; spaces, counts and format are added here.
+        manifest: articles and build facts; spaces, segments, counts and format are added here.
         names: the names the articles mention.
         name_vectors: embedder name -> one vector per name, for the spaces that keep them.
         words: the English words of the passages.
@@ -466,46 +554,32 @@ def write_snapshot(
     Returns:
         The new snapshot, loaded (the FAISS indexes written are the ones it searches).
     """
-    faiss = _faiss()
-    _remove_abandoned_builds(index_dir)
+    remove_abandoned_builds(index_dir)
+    segment = write_segment(
+        index_dir, passages, vectors, sentences, names, name_vectors, words, word_vectors
+    )
+    spaces = [{"name": name, "dimension": int(array.shape[1])} for name, array in vectors.items()]
+    return commit_snapshot(index_dir, manifest, spaces, (Part(segment),))
+
+
+def commit_snapshot(
+    index_dir: Path,
+    manifest: dict[str, Any],
+    spaces: list[dict[str, Any]],
+    parts: Sequence[Part],
+) -> Snapshot:
+    """Write a snapshot of ``parts`` (segments already written) and put it in service
+    atomically; call under ``build_lock``. ``manifest``: the articles and build facts."""
     tmp = index_dir / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
-    # Sentence vectors as float16 too (half the disk and page cache: 33 MB at 10,000 passages;
-    # make eval's figures unchanged), in the snapshot returned as in the files a reload reads.
-    sentences = {
-        name: replace(kept, vectors=np.asarray(kept.vectors, dtype=np.float16))
-        for name, kept in (sentences or {}).items()
-    }
-    name_vectors, word_vectors = _float16(name_vectors), _float16(word_vectors)
-    (tmp / NAMES_FILE).write_text(json.dumps(list(names), ensure_ascii=False), encoding="utf-8")
-    (tmp / WORDS_FILE).write_text(json.dumps(list(words), ensure_ascii=False), encoding="utf-8")
-    spaces, indexes = [], {}
-    for number, (name, array) in enumerate(vectors.items()):
-        space = SpaceInfo(name=name, dimension=int(array.shape[1]), file=f"space-{number}.faiss")
-        indexes[name] = new_flat_index(array, space.dimension)
-        faiss.write_index(indexes[name], str(tmp / space.file))
-        if name in sentences:
-            vectors_file, offsets_file = f"sentences-{number}.npy", f"sentence-offsets-{number}.npy"
-            np.save(tmp / vectors_file, sentences[name].vectors, allow_pickle=False)
-            np.save(tmp / offsets_file, sentences[name].offsets, allow_pickle=False)
-            space = replace(space, sentences=vectors_file, sentence_offsets=offsets_file)
-        if name in name_vectors:
-            space = replace(space, name_vectors=f"name-vectors-{number}.npy")
-            np.save(tmp / f"name-vectors-{number}.npy", name_vectors[name], allow_pickle=False)
-        if name in word_vectors:
-            space = replace(space, word_vectors=f"word-vectors-{number}.npy")
-            np.save(tmp / f"word-vectors-{number}.npy", word_vectors[name], allow_pickle=False)
-        spaces.append(asdict(space))
-    with (tmp / "passages.jsonl").open("w", encoding="utf-8") as out:
-        for passage in passages:
-            # vars(), not asdict(): the fields are plain values, and asdict's deep copy took
-            # 0.2 s at 10,000 passages.
-            out.write(json.dumps(vars(passage), ensure_ascii=False) + "\n")
     full_manifest = {
         "format_version": FORMAT_VERSION,
         **manifest,
         "spaces": spaces,
-        "passage_count": len(passages),
+        "segments": [
+            {"name": part.segment.name, "deleted": part.deleted.tolist()} for part in parts
+        ],
+        "passage_count": sum(len(part.live) for part in parts),
         "article_count": len(manifest["articles"]),
     }
     (tmp / "manifest.json").write_text(
@@ -516,27 +590,15 @@ def write_snapshot(
     tmp.rename(final)
     atomic_write(index_dir / CURRENT_FILE, final.name + "\n")
     _prune_snapshots(index_dir, keep=final.name)
-    return Snapshot(
-        path=final,
-        manifest=full_manifest,
-        passages=tuple(passages),
-        spaces=indexes,
-        sentence_spaces={name: sentences[name] for name in sentences if name in vectors},
-        names=tuple(names),
-        name_spaces={name: name_vectors[name] for name in name_vectors if name in vectors},
-        words=tuple(words),
-        word_spaces={name: word_vectors[name] for name in word_vectors if name in vectors},
-    )
+    return Snapshot(path=final, manifest=full_manifest, parts=tuple(parts))
 
 
-def _float16(vectors: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
-    return {name: np.asarray(array, dtype=np.float16) for name, array in (vectors or {}).items()}
-
-
-def _remove_abandoned_builds(index_dir: Path) -> None:
-    # Under the build lock no other build is writing, so any temporary folder is a dead build's.
-    for leftover in index_dir.glob(".tmp-*"):
+def remove_abandoned_builds(index_dir: Path) -> None:
+    """Remove what dead builds left: temporary folders, and segments no snapshot lists (call
+    under ``build_lock``: then no other build is writing)."""
+    for leftover in [*index_dir.glob(".tmp-*"), *(index_dir / SEGMENTS_DIR).glob(".tmp-*")]:
         shutil.rmtree(leftover, ignore_errors=True)
+    _remove_unlisted_segments(index_dir)
 
 
 def _prune_snapshots(index_dir: Path, keep: str) -> None:
@@ -546,3 +608,47 @@ def _prune_snapshots(index_dir: Path, keep: str) -> None:
     )
     for old in snapshots[: max(0, len(snapshots) - (SNAPSHOTS_KEPT - 1))]:
         shutil.rmtree(old, ignore_errors=True)
+    _remove_unlisted_segments(index_dir)
+
+
+def _remove_unlisted_segments(index_dir: Path) -> None:
+    folder = index_dir / SEGMENTS_DIR
+    if not folder.is_dir():
+        return
+    listed: set[str] = set()
+    for snapshot in index_dir.glob("snap-*"):
+        try:
+            manifest = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
+            listed.update(entry["name"] for entry in manifest.get("segments", ()))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue  # a damaged snapshot is never served: what it listed may go
+    for segment in folder.glob("seg-*"):
+        if segment.name not in listed:
+            shutil.rmtree(segment, ignore_errors=True)
+
+
+def merge_segments(index_dir: Path, parts: Sequence[Part], spaces: list[dict[str, Any]]) -> Segment:
+    """One new segment holding the live passages of ``parts`` (in order), their vectors, and
+    the names and words the parts' segments keep; call under ``build_lock``."""
+    view = Snapshot(path=index_dir, manifest={"spaces": spaces, "articles": {}}, parts=tuple(parts))
+    rows = np.arange(len(view.passages))
+    sentences = {}
+    for space in view.spaces:
+        table = view.sentences(space)
+        if table is not None:
+            sentences[space] = table.gather(rows)
+    names = [name for part in parts for name in part.segment.names]
+    return write_segment(
+        index_dir,
+        view.passages,
+        {space: view.vectors(space) for space in view.spaces},
+        sentences,
+        names,
+        _present({space: view._terms(space, "name_spaces") for space in view.spaces}),
+        view.words,
+        _present({space: view._terms(space, "word_spaces") for space in view.spaces}),
+    )
+
+
+def _present(tables: dict[str, np.ndarray | None]) -> dict[str, np.ndarray]:
+    return {space: table for space, table in tables.items() if table is not None}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -14,6 +15,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from index.config import Settings  # noqa: E402
 from index.embedders import Embedder  # noqa: E402
+from index.embedders.torch_batches import amx_tiles, native_bfloat16  # noqa: E402
 from index.engine import NewsEngine, load_embedders  # noqa: E402
 from tests.fake_bot_api import FakeBotApi  # noqa: E402
 from tests.fake_llm_api import FakeLlmApi  # noqa: E402
@@ -25,6 +27,23 @@ SEEDS = ROOT / "seeds"
 EVAL = ROOT / "eval"
 SEED_QUESTIONS = EVAL / "seed_questions.jsonl"
 XQUAD = EVAL / "xquad-dev"
+
+
+def batch_tolerance(exact: float) -> float:
+    """How far a vector embedded in a batch may be from the same text's alone: ``exact`` (float
+    rounding), or bfloat16's rounding on CPUs with AMX tiles, whose oneDNN kernels block by the
+    batch's rows (up to 7e-4 measured there; cosine > 0.99999)."""
+    return 2e-3 if native_bfloat16() and amx_tiles() else exact
+
+
+def segment_folders(index_dir: Path) -> tuple[set[str], set[str]]:
+    """The segment folders in ``index_dir``, and the segments its snapshots' manifests list."""
+    folders = {p.name for p in (index_dir / "segments").iterdir()}
+    listed: set[str] = set()
+    for snapshot in index_dir.glob("snap-*"):
+        manifest = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
+        listed.update(entry["name"] for entry in manifest.get("segments", ()))
+    return folders, listed
 
 
 @pytest.fixture(autouse=True)

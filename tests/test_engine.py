@@ -52,7 +52,7 @@ def test_update_serves_the_new_index_without_reading_it_back(
     on_disk = load_snapshot(settings.index_dir)
     assert on_disk.passages == report.snapshot.passages
     for space in on_disk.spaces:
-        assert (on_disk.matrix(space) == report.snapshot.matrix(space)).all()
+        assert (on_disk.vectors(space) == report.snapshot.vectors(space)).all()
 
 
 def test_index_built_with_other_models_is_refused_with_the_fix(

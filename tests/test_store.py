@@ -18,12 +18,20 @@ def test_manifest_and_metadata_are_written_without_pickle(
     engine: NewsEngine, settings: Settings
 ) -> None:
     snapshot = load_snapshot(settings.index_dir)
-    files = sorted(p.name for p in snapshot.path.iterdir())
+    assert sorted(p.name for p in snapshot.path.iterdir()) == ["manifest.json"]
+    manifest = json.loads((snapshot.path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["format_version"] == 2
+    assert manifest["passage_count"] == 10
+    assert manifest["spaces"] == [{"name": e.name, "dimension": 384} for e in engine.embedders]
+    (listed,) = manifest["segments"]  # the whole seed index, built at once: one segment
+    assert listed["deleted"] == []
+    segment = settings.index_dir / "segments" / listed["name"]
+    files = sorted(p.name for p in segment.iterdir())
     assert files == [
-        "manifest.json",
         "name-vectors-1.npy",  # ... and a vector per name the articles mention (names.json)
         "names.json",
         "passages.jsonl",
+        "segment.json",
         "sentence-offsets-1.npy",  # the multilingual space (e5) keeps a vector per sentence
         "sentences-1.npy",
         "space-0.faiss",
@@ -33,22 +41,19 @@ def test_manifest_and_metadata_are_written_without_pickle(
     ]
     for name in files:
         if name.endswith(".npy"):
-            np.load(snapshot.path / name, allow_pickle=False)  # raises if anything is pickled
-    manifest = json.loads((snapshot.path / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["format_version"] == 1
-    assert manifest["passage_count"] == 10
-    assert [s["name"] for s in manifest["spaces"]] == [e.name for e in engine.embedders]
-    assert manifest["spaces"][0]["dimension"] == 384
-    assert manifest["spaces"][0]["sentences"] is None  # all-MiniLM-L6-v2: passages only
-    assert manifest["spaces"][1]["sentences"] == "sentences-1.npy"
-    assert manifest["spaces"][1]["name_vectors"] == "name-vectors-1.npy"
-    names = json.loads((snapshot.path / "names.json").read_text(encoding="utf-8"))
+            np.load(segment / name, allow_pickle=False)  # raises if anything is pickled
+    spaces = json.loads((segment / "segment.json").read_text(encoding="utf-8"))["spaces"]
+    assert [s["name"] for s in spaces] == [e.name for e in engine.embedders]
+    assert spaces[0]["sentences"] is None  # all-MiniLM-L6-v2: passages only
+    assert spaces[1]["sentences"] == "sentences-1.npy"
+    assert spaces[1]["name_vectors"] == "name-vectors-1.npy"
+    names = json.loads((segment / "names.json").read_text(encoding="utf-8"))
     assert {"putin", "sberbank", "gigachat", "moscow", "kremlin"} <= set(names)
     # Written in lower case too, or capitalised only in the title:
     assert not {"the", "president", "this", "calls", "lead"} & set(names)
     assert snapshot.name_vectors(engine.embedders[1].name).shape == (len(names), 384)
-    assert manifest["spaces"][1]["word_vectors"] == "word-vectors-1.npy"
-    words = json.loads((snapshot.path / "words.json").read_text(encoding="utf-8"))
+    assert spaces[1]["word_vectors"] == "word-vectors-1.npy"
+    words = json.loads((segment / "words.json").read_text(encoding="utf-8"))
     assert {"sberbank", "president", "developed", "markets"} <= set(words)
     assert not {"the", "ai", "19"} & set(words)  # stop words, two letters, digits
     assert words == sorted(words) == list(snapshot.words)
@@ -56,7 +61,7 @@ def test_manifest_and_metadata_are_written_without_pickle(
     article = manifest["articles"]["000_93de25b234f683de"]
     assert article["title"] == "Putin Calls for Russia to Lead the World in AI"
     assert len(article["hash"]) == 40
-    first = json.loads((snapshot.path / "passages.jsonl").read_text("utf-8").splitlines()[0])
+    first = json.loads((segment / "passages.jsonl").read_text("utf-8").splitlines()[0])
     assert first["paragraph"] == 1
     assert first["article_id"] == "000_93de25b234f683de"
     assert len(first["content_hash"]) == 40
@@ -79,17 +84,17 @@ def test_sentence_vectors_are_kept_as_float16_and_older_float32_ones_still_load(
     snapshot = load_snapshot(settings.index_dir)
     written = snapshot.sentences(space)
     assert written is not None
-    assert written.vectors.dtype == np.float16
+    assert written.dtype == np.float16
     rows = np.arange(len(snapshot.passages))
     best = written.best(rows, question)
     assert best.dtype == np.float32
     assert int(np.argmax(best)) == 8  # paragraph 9: GigaChat, a tool developed by Sberbank
     # An index written by an older newsbot holds float32 sentence vectors: the same scores.
-    file = snapshot.path / "sentences-1.npy"
+    file = snapshot.parts[0].segment.path / "sentences-1.npy"
     np.save(file, np.load(file).astype(np.float32), allow_pickle=False)
     older = load_snapshot(settings.index_dir).sentences(space)
     assert older is not None
-    assert older.vectors.dtype == np.float32
+    assert older.dtype == np.float32
     assert older.best(rows, question) == pytest.approx(best, abs=1e-6)
 
 
@@ -97,7 +102,7 @@ def test_sentence_vectors_that_disagree_with_the_passages_are_reported(
     engine: NewsEngine, settings: Settings
 ) -> None:
     snapshot = load_snapshot(settings.index_dir)
-    offsets = snapshot.path / "sentence-offsets-1.npy"
+    offsets = snapshot.parts[0].segment.path / "sentence-offsets-1.npy"
     np.save(offsets, np.load(offsets)[:-1], allow_pickle=False)  # one passage short
     with pytest.raises(IndexCorruptError, match="run `newsbot index` to rebuild it"):
         load_snapshot(settings.index_dir)
