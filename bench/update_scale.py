@@ -12,8 +12,9 @@ files).
     .venv/bin/python -m bench.update_scale                      # 1,000 / 10,000 / 100,000
     .venv/bin/python -m bench.update_scale --sizes 1000,10000   # quicker
 
-What it shows is how far the update is from O(article) today: every update rewrites the whole
-snapshot (the segmented store of issue 13 would write one small segment).
+With the segmented store an update writes one small segment and a manifest (``written_mb``), so
+what is left to grow with the archive is what the engine does per update over all passages
+(reading the articles folder, hashing, BM25, the new snapshot's bookkeeping).
 """
 
 from __future__ import annotations
@@ -120,9 +121,15 @@ def measure(size: int, real: list[Embedder], new_article_seed: int) -> dict[str,
         new = generate(1, seed=new_article_seed, prefix="new")[0]
         dated = tuple(f"REYKJAVIK, day {i}: {text}" for i, text in enumerate(new.passages, 1))
         write_articles([dataclasses.replace(new, passages=dated)], articles_dir)
+        wall = time.time()
         started = time.perf_counter()
         report = engine.update_index()
         update_s = time.perf_counter() - started
+        written_bytes = sum(
+            f.stat().st_size
+            for f in index_dir.rglob("*")
+            if f.is_file() and f.stat().st_mtime >= wall
+        )
         embed_s = sum(e.seconds for e in timed)
         return {
             "passages": size,
@@ -133,6 +140,8 @@ def measure(size: int, real: list[Embedder], new_article_seed: int) -> dict[str,
             "embedding_s": round(embed_s, 2),
             "rest_s": round(update_s - embed_s, 2),
             "passages_embedded": report.embedded,
+            "written_mb": round(written_bytes / 1e6, 2),
+            "segments": len(engine.retriever.snapshot.parts),
             "snapshot_mb": round(_disk_mb(index_dir), 1),
             "served_passages": len(engine.retriever.snapshot.passages),
         }
