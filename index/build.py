@@ -72,6 +72,9 @@ class BuildReport:
         return self.version is None
 
 
+# Cached by the article itself (frozen, hashable; the engine's reader hands back the same objects
+# for unchanged files): 0.44 s of every update at 10,000 articles went to hashing them again.
+@functools.lru_cache(maxsize=200_000)
 def article_hash(article: Article) -> str:
     """Hash of everything about an article that ends up in the index."""
     # vars(), not asdict(): the same JSON (fields are plain values) at a tenth of the cost.

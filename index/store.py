@@ -582,11 +582,14 @@ def commit_snapshot(
         "passage_count": sum(len(part.live) for part in parts),
         "article_count": len(manifest["articles"]),
     }
+    # No indent: json's C encoder writes the manifest of 10,000 articles in ~0.1 s; with an
+    # indent it falls back to the Python one (1.4 s of a one-article update at 100,000 passages).
     (tmp / "manifest.json").write_text(
-        json.dumps(full_manifest, ensure_ascii=False, indent=1), encoding="utf-8"
+        json.dumps(full_manifest, ensure_ascii=False), encoding="utf-8"
     )
     fsync_tree(tmp)
     final = index_dir / f"snap-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    _LISTED[final] = frozenset(part.segment.name for part in parts)
     tmp.rename(final)
     atomic_write(index_dir / CURRENT_FILE, final.name + "\n")
     _prune_snapshots(index_dir, keep=final.name)
@@ -617,14 +620,30 @@ def _remove_unlisted_segments(index_dir: Path) -> None:
         return
     listed: set[str] = set()
     for snapshot in index_dir.glob("snap-*"):
-        try:
-            manifest = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
-            listed.update(entry["name"] for entry in manifest.get("segments", ()))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            continue  # a damaged snapshot is never served: what it listed may go
+        listed.update(_listed_segments(snapshot))
     for segment in folder.glob("seg-*"):
         if segment.name not in listed:
             shutil.rmtree(segment, ignore_errors=True)
+
+
+# A snapshot folder is written once under a name never used again, so what it lists is read once
+# per process (reading the manifests of 10,000 articles took 0.5 s of every update); a build
+# records its own snapshot's as it commits it.
+_LISTED: dict[Path, frozenset[str]] = {}
+
+
+def _listed_segments(snapshot: Path) -> frozenset[str]:
+    listed = _LISTED.get(snapshot)
+    if listed is None:
+        try:
+            manifest = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
+            listed = frozenset(entry["name"] for entry in manifest.get("segments", ()))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return frozenset()  # a damaged snapshot is never served: what it listed may go
+        if len(_LISTED) >= 64:
+            _LISTED.clear()
+        _LISTED[snapshot] = listed
+    return listed
 
 
 def merge_segments(index_dir: Path, parts: Sequence[Part], spaces: list[dict[str, Any]]) -> Segment:
