@@ -25,7 +25,6 @@ from index.conversation import MIN_OWN_WORDS, Turn, leans_on_context
 from index.embedders import Embedder
 from index.embedders.sentence_transformers import SentenceTransformerEmbedder
 from index.errors import IndexNotFoundError
-from index.lexical import TermCache
 from index.models import Answer, ArticleInfo, Hit, IndexInfo, Paragraph
 from index.question import holds_kind, read_question
 from index.retrieve import Query, Retriever
@@ -138,10 +137,8 @@ class NewsEngine:
         self.embedders = list(embedders if embedders is not None else load_embedders(settings))
         self._retriever: Retriever | None = None
         self._reload_lock = threading.Lock()
-        # Kept from one build and reload to the next: parses of unchanged files, stemmed words of
-        # unchanged passages.
+        # Kept from one build to the next: parses of unchanged files.
         self._reader = ArticleReader(settings.article_max_bytes)
-        self._terms = TermCache()
         self._russian_vectors = next(
             (WordVectorCache(e.embed_queries) for e in self.embedders if e.multilingual), None
         )
@@ -194,9 +191,7 @@ class NewsEngine:
 
     def _serve(self, snapshot: Snapshot) -> None:
         with self._reload_lock:
-            self._retriever = Retriever(
-                snapshot, self.embedders, self._terms, self._russian_vectors
-            )
+            self._retriever = Retriever(snapshot, self.embedders, self._russian_vectors)
         info = snapshot.info()
         logger.info(
             "Index %s loaded: %d articles, %d passages", info.version, info.articles, info.passages

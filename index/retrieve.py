@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from index.embedders import Embedder
-from index.lexical import BM25Index, TermCache, content_words, tokenize
+from index.lexical import BM25Index, content_words, tokenize
 from index.models import Hit
 from index.names import NAME_SIMILARITY, NameIndex, is_cyrillic, joined_pairs
 from index.question import QuestionFacts, read_question
@@ -124,16 +124,14 @@ def fuse(features: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np
 class Retriever:
     """Finds the passages of one snapshot that best match a question.
 
-    The BM25 index is built from the snapshot's passages when the retriever is made, so it
-    always agrees with the vectors (0.9 s for 10,000 new passages; 0.2 s on a reload, where
-    the stemmed words of unchanged passages are reused from ``terms``, the engine's cache).
+    BM25 reads each segment's postings (tokenised when the segment was written) over the
+    snapshot's live rows, so it always agrees with the vectors and a reload tokenises nothing.
     """
 
     def __init__(
         self,
         snapshot: Snapshot,
         embedders: Sequence[Embedder],
-        terms: TermCache | None = None,
         russian_vectors: WordVectorCache | None = None,
     ) -> None:
         snapshot.check_embedders([e.name for e in embedders])
@@ -147,9 +145,12 @@ class Retriever:
                     "`newsbot index` adds them, for better answers to Russian questions",
                     snapshot.path.parent,
                 )
-        # The title is part of every passage's words: questions name the topic ("Super Bowl 50")
-        # more often than a paragraph repeats it (+0.004 recall@1 on xquad-dev en).
-        self.lexical = BM25Index([f"{p.title}\n{p.text}" for p in snapshot.passages], terms)
+        self.lexical = BM25Index.over(
+            [
+                (part.segment.postings, part.to_global if len(part.deleted) else None)
+                for part in snapshot.parts
+            ]
+        )
         multilingual = next((e for e in embedders if e.multilingual), None)
         self._name_embedder = multilingual
         vectors = snapshot.name_vectors(multilingual.name) if multilingual else None

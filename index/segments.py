@@ -10,6 +10,7 @@ A segment is a folder, written once and never changed::
         sentence-offsets-<n>.npy   (passage i owns rows offsets[i]:offsets[i + 1])
         names.json, name-vectors-<n>.npy   the names new to the index when it was written
         words.json, word-vectors-<n>.npy   the English words new to it (``index.word_map``)
+        bm25-words.json, bm25.npz  BM25's postings of its passages (``index.lexical``)
 
 A snapshot (``index.store``) lists its live segments and the rows deleted from each; an update
 writes one small segment for its new and edited articles, so its cost follows the article, not
@@ -32,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from index._fs import fsync_dir, fsync_tree
+from index.lexical import Postings
 from index.models import Passage
 
 SEGMENTS_DIR = "segments"
@@ -147,6 +149,13 @@ class Segment:
     words: tuple[str, ...] = ()
     word_spaces: dict[str, np.ndarray] = field(default_factory=dict)
     legacy: bool = False  # a whole snapshot of format 1 (its folder is the snapshot's)
+    stored_postings: Postings | None = field(default=None, repr=False)
+
+    @functools.cached_property
+    def postings(self) -> Postings:
+        """BM25's postings of the segment's passages (tokenised here if it was written without,
+        by an older newsbot)."""
+        return self.stored_postings or Postings.of_passages(self.passages)
 
     @property
     def name(self) -> str:
@@ -209,6 +218,7 @@ def write_segment(
     name_vectors: dict[str, np.ndarray] | None = None,
     words: Sequence[str] = (),
     word_vectors: dict[str, np.ndarray] | None = None,
+    postings: Postings | None = None,
 ) -> Segment:
     """Write a segment under ``index_dir/segments`` (to a temporary name, synced, renamed).
 
@@ -218,6 +228,7 @@ def write_segment(
         sentences: embedder name -> sentence vectors, for the spaces that keep them.
         names, words: names and English words new to the index.
         name_vectors, word_vectors: embedder name -> one vector per name (word).
+        postings: BM25's postings of ``passages`` if known (a merge's); else tokenised here.
     """
     faiss = _faiss()
     folder = index_dir / SEGMENTS_DIR
@@ -255,6 +266,8 @@ def write_segment(
             # vars(), not asdict(): the fields are plain values, and asdict's deep copy took
             # 0.2 s at 10,000 passages.
             out.write(json.dumps(vars(passage), ensure_ascii=False) + "\n")
+    postings = postings if postings is not None else Postings.of_passages(passages)
+    postings.save(tmp)
     meta = {"spaces": spaces, "passage_count": len(passages)}
     (tmp / SEGMENT_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
     fsync_tree(tmp)
@@ -270,6 +283,7 @@ def write_segment(
         name_spaces={name: name_vectors[name] for name in name_vectors if name in vectors},
         words=tuple(words),
         word_spaces={name: word_vectors[name] for name in word_vectors if name in vectors},
+        stored_postings=postings,
     )
 
 
@@ -326,6 +340,7 @@ def read_segment(path: Path, spaces: list[dict[str, Any]] | None = None) -> Segm
         words=tuple(words or ()),
         word_spaces=word_spaces,
         legacy=legacy,
+        stored_postings=Postings.load(path, len(passages)),
     )
 
 

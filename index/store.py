@@ -45,6 +45,7 @@ from index.errors import (
     IndexNotFoundError,
     IndexWriteError,
 )
+from index.lexical import Postings
 from index.models import ArticleInfo, IndexInfo, Paragraph, Passage
 from index.segments import (
     SEGMENTS_DIR,
@@ -666,6 +667,7 @@ def merge_segments(index_dir: Path, parts: Sequence[Part], spaces: list[dict[str
         _present({space: view._terms(space, "name_spaces") for space in view.spaces}),
         view.words,
         _present({space: view._terms(space, "word_spaces") for space in view.spaces}),
+        Postings.merged([(part.segment.postings, part.live) for part in parts]),
     )
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
+import numpy as np
 import pytest
 
-from index.lexical import BM25Index, TermCache, tokenize
+from index.lexical import BM25Index, Postings, PostingsError, tokenize
 
 
 @pytest.mark.parametrize(
@@ -112,22 +114,71 @@ def test_question_with_no_known_word_finds_nothing() -> None:
     assert _ranked(BM25Index([]), "GigaChat", 3) == []
 
 
-def test_the_term_cache_reuses_texts_and_starts_afresh_when_full() -> None:
-    terms = TermCache(max_texts=8)
-    first = terms.vocabulary_for([])
-    BM25Index(TEXTS, terms)
-    assert len(first.texts) == 4
-    again = BM25Index(TEXTS, terms)  # a reload: every text is known, none is tokenised again
-    assert terms.vocabulary_for([]) is first
-    assert len(first.texts) == 4
-    # One article more: only the new text counts against the limit (4 known + 1 new <= 8),
-    # as a hot reload after adding one article to a big index must not re-tokenise the rest.
-    grown = BM25Index([*TEXTS, "Elephants"], terms)
-    assert terms.vocabulary_for([]) is first
-    assert len(first.texts) == 5
-    new = [f"Story number {n}" for n in range(4)]
-    bigger = BM25Index([*TEXTS, *new], terms)  # 5 known + 4 unseen texts: past the limit
-    assert terms.vocabulary_for([]) is not first
-    assert again.scores(tokenize("GigaChat"))[0] > 0
-    assert grown.scores(tokenize("elephants")).tolist()[-1] > 0
-    assert bigger.scores(tokenize("story")).tolist()[-1] > 0
+MORE = [
+    "Sberbank said GigaChat answers questions in Russian; Sberbank built it in 2023.",
+    "Elephants were seen near the conference hall in Moscow.",
+    "Президент Путин ответил на вопросы о GigaChat и Сбербанке.",
+]
+QUESTIONS = [
+    "Who developed GigaChat?",
+    "Когда пройдёт пресс-конференция президента?",
+    "Sberbank GigaChat Moscow conference",
+    "elephants in Moscow",
+    "What is the capital of France?",
+]
+
+
+def _per_row(postings: Postings) -> list[dict[str, int]]:
+    rows: list[dict[str, int]] = [{} for _ in range(len(postings))]
+    for number, word in enumerate(postings.words):
+        span = slice(postings.starts[number], postings.starts[number + 1])
+        for row, count in zip(postings.rows[span], postings.counts[span], strict=True):
+            rows[int(row)][word] = int(count)
+    return rows
+
+
+def _same_scores(index: BM25Index, expected: BM25Index) -> None:
+    assert index.size == expected.size
+    for question in QUESTIONS:
+        words = list(dict.fromkeys(tokenize(question)))
+        assert index.best_possible(words) == pytest.approx(expected.best_possible(words))
+        assert np.allclose(index.scores(words), expected.scores(words), rtol=1e-5, atol=1e-6)
+        assert [index.idf(w) for w in words] == pytest.approx([expected.idf(w) for w in words])
+
+
+def test_bm25_over_segments_with_deleted_rows_scores_as_one_index_of_the_live_texts() -> None:
+    first, second = Postings.of_texts(TEXTS), Postings.of_texts(MORE)
+    # Rows 1 of the first segment and 0 of the second deleted: places of the live rows.
+    places_first = np.array([0, -1, 1, 2])
+    places_second = np.array([-1, 0, 1])
+    index = BM25Index.over([(first, places_first), (second, places_second)])
+    live = [TEXTS[0], TEXTS[2], TEXTS[3], MORE[1], MORE[2]]
+    _same_scores(index, BM25Index(live))
+    # The deleted rows count nowhere: their words are unknown unless a live row has them.
+    assert index.idf(tokenize("annual")[0]) == 0
+    assert BM25Index(TEXTS).idf(tokenize("annual")[0]) > 0
+
+
+def test_merged_postings_are_those_of_the_kept_texts_tokenised_again() -> None:
+    first, second = Postings.of_texts(TEXTS), Postings.of_texts(MORE)
+    merged = Postings.merged([(first, np.array([0, 2, 3])), (second, np.array([0, 2]))])
+    kept = Postings.of_texts([TEXTS[0], TEXTS[2], TEXTS[3], MORE[0], MORE[2]])
+    assert _per_row(merged) == _per_row(kept)
+    assert merged.lengths.tolist() == kept.lengths.tolist()
+    assert _per_row(kept)[3][tokenize("Sberbank")[0]] == 2  # counts, not only presence
+    _same_scores(BM25Index.over([(merged, None)]), BM25Index.over([(kept, None)]))
+
+
+def test_postings_survive_saving_and_a_damaged_file_is_reported(tmp_path: Path) -> None:
+    postings = Postings.of_texts([*TEXTS, *MORE])
+    assert Postings.load(tmp_path, len(TEXTS) + len(MORE)) is None  # none saved: an old segment
+    postings.save(tmp_path)
+    loaded = Postings.load(tmp_path, len(TEXTS) + len(MORE))
+    assert loaded is not None
+    assert _per_row(loaded) == _per_row(postings)
+    _same_scores(BM25Index.over([(loaded, None)]), BM25Index([*TEXTS, *MORE]))
+    with pytest.raises(PostingsError, match="do not fit"):
+        Postings.load(tmp_path, len(TEXTS))
+    (tmp_path / "bm25-words.json").write_text("[1, 2", encoding="utf-8")
+    with pytest.raises(PostingsError):
+        Postings.load(tmp_path, len(TEXTS) + len(MORE))

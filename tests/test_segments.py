@@ -15,6 +15,7 @@ from index.build import build_index
 from index.config import Settings
 from index.embedders import Embedder
 from index.engine import NewsEngine
+from index.lexical import BM25Index, tokenize
 from index.segments import SEGMENT_FILE, SEGMENTS_DIR
 from index.store import CURRENT_FILE, Snapshot, load_snapshot
 from tests.articles import BEE_PARAGRAPHS, ERUPTION, ERUPTION_TITLE, VOLCANO, VOLCANO_QUESTION
@@ -37,6 +38,19 @@ def _all_listed(index_dir: Path) -> bool:
 def _cites(engine: NewsEngine, question: str, article_id: str) -> bool:
     answer = engine.ask(question)
     return answer.found and answer.citations[0].article_id == article_id
+
+
+def _bm25_as_if_built_afresh(engine: NewsEngine) -> None:
+    """The served BM25 (segments' stored postings over the live rows) scores every passage as
+    an index tokenised anew from the snapshot's passages does."""
+    snapshot = engine.retriever.snapshot
+    fresh = BM25Index([f"{p.title}\n{p.text}" for p in snapshot.passages])
+    served = engine.retriever.lexical
+    assert served.size == fresh.size == len(snapshot.passages)
+    for question in (BEE_QUESTION, VOLCANO_QUESTION, FERRY_QUESTION, "Кто создал GigaChat?"):
+        words = list(dict.fromkeys(tokenize(question)))
+        assert np.allclose(served.scores(words), fresh.scores(words), rtol=1e-5, atol=1e-6)
+        assert served.best_possible(words) == pytest.approx(fresh.best_possible(words))
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -149,8 +163,10 @@ def test_rows_deleted_inside_a_segment_are_never_served(
         assert {row for row, _ in hits} == set(range(len(snapshot.passages)))
     assert not engine.ask(VOLCANO_QUESTION).found
     assert _cites(engine, BEE_QUESTION, "bees")
+    _bm25_as_if_built_afresh(engine)  # the deleted rows count in no statistic
     reopened = NewsEngine.open(settings, embedders, build_if_missing=False)
     assert reopened.retriever.snapshot.passages == snapshot.passages
+    _bm25_as_if_built_afresh(reopened)
 
 
 def test_small_segments_are_merged_with_their_vectors(
@@ -179,6 +195,10 @@ def test_small_segments_are_merged_with_their_vectors(
     assert _cites(engine, BEE_QUESTION, "bees")
     assert _cites(engine, FERRY_QUESTION, "ferry")
     assert _all_listed(settings.index_dir)
+    _bm25_as_if_built_afresh(engine)  # the merged postings, put together without tokenising
+    reopened = NewsEngine.open(settings, engine.embedders, build_if_missing=False)
+    assert reopened.retriever.snapshot.parts[1].segment.stored_postings is not None
+    _bm25_as_if_built_afresh(reopened)  # ... and as read back from the merged segment's files
 
 
 def _by_hash(snapshot: Snapshot, space: str) -> dict[str, np.ndarray]:
@@ -196,6 +216,8 @@ def test_a_format_1_snapshot_is_read_and_the_next_build_rewrites_it_without_embe
     shutil.copytree(segment.path, old)
     meta = json.loads((old / SEGMENT_FILE).read_text(encoding="utf-8"))
     (old / SEGMENT_FILE).unlink()
+    for bm25 in old.glob("bm25*"):  # BM25 was tokenised on every load then
+        bm25.unlink()
     manifest = {k: v for k, v in current.manifest.items() if k != "segments"}
     manifest.update(format_version=1, spaces=meta["spaces"])
     (old / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
@@ -205,6 +227,8 @@ def test_a_format_1_snapshot_is_read_and_the_next_build_rewrites_it_without_embe
 
     legacy = NewsEngine.open(settings, embedders, build_if_missing=False)
     assert legacy.retriever.snapshot.is_legacy
+    assert legacy.retriever.snapshot.parts[0].segment.stored_postings is None
+    _bm25_as_if_built_afresh(legacy)
     assert legacy.retriever.snapshot.passages == current.passages
     question = "Which bank made GigaChat?"
     cited = engine.ask(question).citations[0].paragraph
@@ -219,6 +243,7 @@ def test_a_format_1_snapshot_is_read_and_the_next_build_rewrites_it_without_embe
     assert snapshot.manifest["format_version"] == 2
     assert snapshot.passages == current.passages
     assert legacy.ask(question).citations[0].paragraph == cited
+    assert all(part.segment.stored_postings is not None for part in snapshot.parts)
 
 
 def test_a_reload_reads_only_the_segments_it_does_not_have(

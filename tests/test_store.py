@@ -28,6 +28,8 @@ def test_manifest_and_metadata_are_written_without_pickle(
     segment = settings.index_dir / "segments" / listed["name"]
     files = sorted(p.name for p in segment.iterdir())
     assert files == [
+        "bm25-words.json",  # BM25's postings: stemmed words, and the rows and counts of each
+        "bm25.npz",
         "name-vectors-1.npy",  # ... and a vector per name the articles mention (names.json)
         "names.json",
         "passages.jsonl",
@@ -40,7 +42,7 @@ def test_manifest_and_metadata_are_written_without_pickle(
         "words.json",
     ]
     for name in files:
-        if name.endswith(".npy"):
+        if name.endswith((".npy", ".npz")):
             np.load(segment / name, allow_pickle=False)  # raises if anything is pickled
     spaces = json.loads((segment / "segment.json").read_text(encoding="utf-8"))["spaces"]
     assert [s["name"] for s in spaces] == [e.name for e in engine.embedders]
