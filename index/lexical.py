@@ -1,4 +1,8 @@
-"""Lexical retrieval: BM25 over stemmed words, English and Russian, built in memory from passages.
+"""Lexical retrieval: BM25 over stemmed words, English and Russian.
+
+Each segment's passages are tokenised once, when it is written, into ``Postings`` stored beside
+its vectors; ``BM25Index`` scores the live rows of a snapshot's segments with the statistics of
+those rows alone, as one index tokenised afresh would.
 
 Words are lower-cased (``ё`` folded to ``е``), stop words dropped, and each word stemmed with the
 Snowball stemmer of its own script (Latin: English, Cyrillic: Russian), so a Russian question
