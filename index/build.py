@@ -9,6 +9,7 @@ import json
 import logging
 import math
 import time
+import weakref
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -72,14 +73,20 @@ class BuildReport:
         return self.version is None
 
 
-# Cached by the article itself (frozen, hashable; the engine's reader hands back the same objects
-# for unchanged files): 0.44 s of every update at 10,000 articles went to hashing them again.
-@functools.lru_cache(maxsize=200_000)
+# Kept while the article is (the engine's reader hands back the same objects for unchanged
+# files; weak, so an article the reader let go takes its hash with it): 0.44 s of every update
+# at 10,000 articles went to hashing them again.
+_HASHES: weakref.WeakKeyDictionary[Article, str] = weakref.WeakKeyDictionary()
+
+
 def article_hash(article: Article) -> str:
     """Hash of everything about an article that ends up in the index."""
-    # vars(), not asdict(): the same JSON (fields are plain values) at a tenth of the cost.
-    payload = json.dumps(vars(article), ensure_ascii=False, sort_keys=True)
-    return hashlib.sha1(payload.encode("utf-8")).hexdigest()
+    known = _HASHES.get(article)
+    if known is None:
+        # vars(), not asdict(): the same JSON (fields are plain values) at a tenth of the cost.
+        payload = json.dumps(vars(article), ensure_ascii=False, sort_keys=True)
+        known = _HASHES[article] = hashlib.sha1(payload.encode("utf-8")).hexdigest()
+    return known
 
 
 def build_index(
