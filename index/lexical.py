@@ -108,6 +108,8 @@ def tokenize(text: str) -> list[str]:
 # reload, 0.9 s of a one-article update at 100,000 passages).
 POSTINGS_WORDS = "bm25-words.json"
 POSTINGS_ARRAYS = "bm25.npz"
+_COUNT_MAX = np.iinfo(np.uint16).max  # a word's count in one passage, as stored (uint16)
+_IDF_CACHED = 100_000  # words whose idf an index remembers (the questions' words)
 
 
 class PostingsError(ValueError):
@@ -165,25 +167,25 @@ class Postings:
 
     @classmethod
     def merged(cls, parts: Sequence[tuple[Postings, np.ndarray]]) -> Postings:
-        """The postings of the given rows of each part (ascending local rows), the parts' rows
-        one after another: what a merged segment of those rows holds, without tokenising."""
+        """The postings of each part's live rows, the parts one after another, as ``over``
+        takes them (``places``: a local row's place among the part's live rows, -1 if deleted):
+        what a merged segment of those rows holds, without tokenising."""
         numbers: dict[str, int] = {}
         ids, rows, counts, lengths = [], [], [], []
         offset = 0
-        for postings, keep in parts:
+        for postings, places in parts:
             renumber = np.array(
                 [numbers.setdefault(word, len(numbers)) for word in postings.words], dtype=np.int64
             )
-            places = np.full(len(postings), -1, dtype=np.int64)
-            places[keep] = np.arange(len(keep)) + offset
             word_of = np.repeat(np.arange(len(postings.words)), np.diff(postings.starts))
-            new_rows = places[postings.rows]
-            live = new_rows >= 0
+            at = places[postings.rows]
+            live = at >= 0
             ids.append(renumber[word_of[live]])
-            rows.append(new_rows[live])
+            rows.append(at[live] + offset)
             counts.append(postings.counts[live])
-            lengths.append(postings.lengths[keep])
-            offset += len(keep)
+            kept = places >= 0
+            lengths.append(postings.lengths[kept])
+            offset += int(kept.sum())
         empty = np.zeros(0, dtype=np.int64)
         return cls._sorted(
             tuple(numbers),
@@ -251,10 +253,6 @@ class Postings:
         return cls(tuple(words), starts, rows, counts, lengths)
 
 
-_COUNT_MAX = np.iinfo(np.uint16).max
-_IDF_CACHED = 100_000  # words whose idf an index remembers (the questions' words)
-
-
 class BM25Index:
     """Okapi BM25 (Lucene's idf) over the live rows of one or more segments' postings, with the
     statistics (document frequencies, average length) of the live rows only, so the scores are
@@ -281,11 +279,11 @@ class BM25Index:
         self._parts = []
         start, total_length = 0, 0.0
         for postings, places in parts:
-            live = len(postings) if places is None else int((places >= 0).sum())
             lengths = postings.lengths if places is None else postings.lengths[places >= 0]
             total_length += float(lengths.sum(dtype=np.float64))
+            postings.numbers  # noqa: B018 (made here, on the reload, not on the first question)
             self._parts.append((postings, places, start))
-            start += live
+            start += len(lengths)
         self.size = start
         average = total_length / self.size if self.size and total_length else 1.0
         self._norms = [

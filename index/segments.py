@@ -155,7 +155,9 @@ class Segment:
     def postings(self) -> Postings:
         """BM25's postings of the segment's passages (tokenised here if it was written without,
         by an older newsbot)."""
-        return self.stored_postings or Postings.of_passages(self.passages)
+        if self.stored_postings is not None:  # not ``or``: a segment of no rows is falsy
+            return self.stored_postings
+        return Postings.of_passages(self.passages)
 
     @property
     def name(self) -> str:

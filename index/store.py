@@ -590,8 +590,8 @@ def commit_snapshot(
     )
     fsync_tree(tmp)
     final = index_dir / f"snap-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-    _LISTED[final] = frozenset(part.segment.name for part in parts)
     tmp.rename(final)
+    _LISTED[final] = frozenset(part.segment.name for part in parts)
     atomic_write(index_dir / CURRENT_FILE, final.name + "\n")
     _prune_snapshots(index_dir, keep=final.name)
     return Snapshot(path=final, manifest=full_manifest, parts=tuple(parts))
@@ -667,7 +667,7 @@ def merge_segments(index_dir: Path, parts: Sequence[Part], spaces: list[dict[str
         _present({space: view._terms(space, "name_spaces") for space in view.spaces}),
         view.words,
         _present({space: view._terms(space, "word_spaces") for space in view.spaces}),
-        Postings.merged([(part.segment.postings, part.live) for part in parts]),
+        Postings.merged([(part.segment.postings, part.to_global) for part in parts]),
     )
 
 

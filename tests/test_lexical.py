@@ -161,7 +161,8 @@ def test_bm25_over_segments_with_deleted_rows_scores_as_one_index_of_the_live_te
 
 def test_merged_postings_are_those_of_the_kept_texts_tokenised_again() -> None:
     first, second = Postings.of_texts(TEXTS), Postings.of_texts(MORE)
-    merged = Postings.merged([(first, np.array([0, 2, 3])), (second, np.array([0, 2]))])
+    # Row 1 of each deleted: each kept row's place among its part's live rows, -1 if deleted.
+    merged = Postings.merged([(first, np.array([0, -1, 1, 2])), (second, np.array([0, -1, 1]))])
     kept = Postings.of_texts([TEXTS[0], TEXTS[2], TEXTS[3], MORE[0], MORE[2]])
     assert _per_row(merged) == _per_row(kept)
     assert merged.lengths.tolist() == kept.lengths.tolist()
