@@ -158,12 +158,13 @@ def big_index(cache: Path, corpus: list[Any], work: Path, warmup_file: str, step
 
 def _articles_in(index_dir: Path) -> set[str]:
     """Article ids in the index in service (empty when there is none yet)."""
+    from index.errors import IndexCorruptError, IndexNotFoundError  # the parent stays light
+    from index.store import load_snapshot
+
     try:
-        snapshot = (index_dir / (index_dir / "CURRENT").read_text("utf-8").strip()).resolve()
-        manifest = json.loads((snapshot / "manifest.json").read_text("utf-8"))
-    except (OSError, ValueError):
+        return set(load_snapshot(index_dir).article_meta)
+    except (IndexNotFoundError, IndexCorruptError):
         return set()
-    return set(manifest.get("articles", {}))
 
 
 def cold_asks(index_dir: Path, articles_dir: Path, questions: list[str]) -> Args:

@@ -153,8 +153,13 @@ def build_index(
                 reuse_terms=True,
             )
             counts = Counter(p.article_id for p in passages)
-            manifest = _manifest(articles, hashes, counts, names, started)
-            snapshot = write_snapshot(index_dir, passages, manifest=manifest, **vectors)
+            snapshot = write_snapshot(
+                index_dir,
+                passages,
+                manifest=_build_facts(started),
+                articles=_entries(articles, hashes, counts, names),
+                **vectors,
+            )
             passage_count = len(passages)
     return BuildReport(
         added=added,
@@ -240,15 +245,12 @@ def _update(
         _carry(vectors, "names", "name_vectors", segment.names, segment.name_spaces, mentioned)
         _carry(vectors, "words", "word_vectors", segment.words, segment.word_spaces, None)
     if new_passages or vectors["names"] or vectors["words"]:
-        parts.append(Part(write_segment(index_dir, new_passages, **vectors)))
+        counts = Counter(p.article_id for p in new_passages)
+        entries = _entries(fresh, hashes, counts, names)
+        parts.append(Part(write_segment(index_dir, new_passages, **vectors, articles=entries)))
     spaces = previous.manifest["spaces"]
     parts = _merged(index_dir, parts, spaces)
-    counts = {
-        article_id: meta["passages"] for article_id, meta in previous.manifest["articles"].items()
-    }
-    counts.update(Counter(p.article_id for p in new_passages))
-    manifest = _manifest(articles, hashes, counts, names, started)
-    return commit_snapshot(index_dir, manifest, spaces, parts), embedded
+    return commit_snapshot(index_dir, _build_facts(started), spaces, parts), embedded
 
 
 def _carry(
@@ -296,31 +298,33 @@ def _merged(index_dir: Path, parts: list[Part], spaces: list[dict[str, Any]]) ->
     return parts
 
 
-def _manifest(
+def _build_facts(started: float) -> dict[str, Any]:
+    """When the snapshot was built and how long it took, for its manifest."""
+    return {
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "build_seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def _entries(
     articles: Sequence[Article],
     hashes: Mapping[str, str],
     counts: Mapping[str, int],
     names: Mapping[str, list[str]],
-    started: float,
-) -> dict[str, Any]:
-    """The build facts and each article's metadata (``counts``: its passages), for the
-    snapshot's manifest."""
+) -> dict[str, dict[str, Any]]:
+    """Each article's entry (``counts``: its passages), for the segment with its passages."""
     return {
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "build_seconds": round(time.perf_counter() - started, 3),
-        "articles": {
-            a.article_id: {
-                "title": a.title,
-                "url": a.url,
-                "published": a.published,
-                "file": a.file,
-                "hash": hashes[a.article_id],
-                "passages": counts[a.article_id],
-                "names": names[a.article_id],
-                "names_rule": NAMES_RULE,
-            }
-            for a in articles
-        },
+        a.article_id: {
+            "title": a.title,
+            "url": a.url,
+            "published": a.published,
+            "file": a.file,
+            "hash": hashes[a.article_id],
+            "passages": counts[a.article_id],
+            "names": names[a.article_id],
+            "names_rule": NAMES_RULE,
+        }
+        for a in articles
     }
 
 
@@ -351,7 +355,7 @@ def _with_last_good_versions(
     broken_files = {p.path.name for p in problems if not p.refused}
     present = {a.article_id for a in articles}
     kept = []
-    for article_id, meta in previous.manifest["articles"].items():
+    for article_id, meta in previous.article_meta.items():
         if meta.get("file") in broken_files and article_id not in present:
             result.append(_article_from_snapshot(previous, article_id))
             kept.append(article_id)
@@ -359,7 +363,7 @@ def _with_last_good_versions(
 
 
 def _article_from_snapshot(snapshot: Snapshot, article_id: str) -> Article:
-    meta = snapshot.manifest["articles"][article_id]
+    meta = snapshot.article_meta[article_id]
     paragraphs: dict[int, list[str]] = {}
     for passage in snapshot.passages:
         if passage.article_id == article_id:
@@ -406,7 +410,7 @@ def _passages(
 
 def _same_names_rule(previous: Snapshot) -> bool:
     """Whether every article's names were found by today's ``NAMES_RULE``."""
-    articles = previous.manifest["articles"].values()
+    articles = previous.article_meta.values()
     return all(article.get("names_rule", 1) == NAMES_RULE for article in articles)
 
 
@@ -418,7 +422,7 @@ def _names(
 ) -> dict[str, list[str]]:
     """The names each article mentions; unchanged articles keep the ones found before by the
     same rule (``NAMES_RULE``: after a change to it every article's are found again, once)."""
-    old = previous.manifest["articles"] if previous is not None else {}
+    old = previous.article_meta if previous is not None else {}
     common = common_english_words()
     names = {}
     for article in articles:

@@ -11,6 +11,8 @@ A segment is a folder, written once and never changed::
         names.json, name-vectors-<n>.npy   the names new to the index when it was written
         words.json, word-vectors-<n>.npy   the English words new to it (``index.word_map``)
         bm25-words.json, bm25.npz  BM25's postings of its passages (``index.lexical``)
+        articles.json        what is known of each article whose passages it holds (title,
+                             url, file, hash, passage count, names), to cite and to update
 
 A snapshot (``index.store``) lists its live segments and the rows deleted from each; an update
 writes one small segment for its new and edited articles, so its cost follows the article, not
@@ -40,6 +42,10 @@ SEGMENTS_DIR = "segments"
 SEGMENT_FILE = "segment.json"
 NAMES_FILE = "names.json"
 WORDS_FILE = "words.json"
+ARTICLES_FILE = "articles.json"
+# Each article's entry in articles.json: these keys, of these types ("url", "published" and
+# "file" are strings or null; "names" a list of strings).
+_ARTICLE_KEYS: dict[str, type] = {"title": str, "hash": str, "passages": int}
 
 
 class SegmentError(ValueError):
@@ -149,6 +155,9 @@ class Segment:
     words: tuple[str, ...] = ()
     word_spaces: dict[str, np.ndarray] = field(default_factory=dict)
     legacy: bool = False  # a whole snapshot of format 1 (its folder is the snapshot's)
+    # Article id -> its entry (``_ARTICLE_KEYS``), for the articles whose passages it holds
+    # (empty in a segment of an older newsbot: its snapshot's manifest lists the articles).
+    articles: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     stored_postings: Postings | None = field(default=None, repr=False)
 
     @functools.cached_property
@@ -221,6 +230,7 @@ def write_segment(
     words: Sequence[str] = (),
     word_vectors: dict[str, np.ndarray] | None = None,
     postings: Postings | None = None,
+    articles: dict[str, dict[str, Any]] | None = None,
 ) -> Segment:
     """Write a segment under ``index_dir/segments`` (to a temporary name, synced, renamed).
 
@@ -231,6 +241,7 @@ def write_segment(
         names, words: names and English words new to the index.
         name_vectors, word_vectors: embedder name -> one vector per name (word).
         postings: BM25's postings of ``passages`` if known (a merge's); else tokenised here.
+        articles: article id -> its entry, for the articles of ``passages``.
     """
     faiss = _faiss()
     folder = index_dir / SEGMENTS_DIR
@@ -270,6 +281,8 @@ def write_segment(
             out.write(json.dumps(vars(passage), ensure_ascii=False) + "\n")
     postings = postings if postings is not None else Postings.of_passages(passages)
     postings.save(tmp)
+    articles = articles or {}
+    (tmp / ARTICLES_FILE).write_text(json.dumps(articles, ensure_ascii=False), encoding="utf-8")
     meta = {"spaces": spaces, "passage_count": len(passages)}
     (tmp / SEGMENT_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
     fsync_tree(tmp)
@@ -286,6 +299,7 @@ def write_segment(
         words=tuple(words),
         word_spaces={name: word_vectors[name] for name in word_vectors if name in vectors},
         stored_postings=postings,
+        articles=articles,
     )
 
 
@@ -343,7 +357,39 @@ def read_segment(path: Path, spaces: list[dict[str, Any]] | None = None) -> Segm
         word_spaces=word_spaces,
         legacy=legacy,
         stored_postings=Postings.load(path, len(passages)),
+        articles=_read_articles(path / ARTICLES_FILE),
     )
+
+
+def _read_articles(file: Path) -> dict[str, dict[str, Any]]:
+    try:
+        articles = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}  # an older newsbot's segment: its snapshot's manifest lists the articles
+    problem = articles_problem(articles)
+    if problem is not None:
+        raise SegmentError(f"{file}: {problem}")
+    return articles  # type: ignore[no-any-return]
+
+
+def articles_problem(articles: Any) -> str | None:
+    """What is wrong with the shape of article entries (id -> entry), or None."""
+    if not isinstance(articles, dict):
+        return "'articles' is missing or not an object"
+    for article_id, meta in articles.items():
+        if not isinstance(meta, dict):
+            return f"article {article_id!r} is not an object"
+        for key, kind in _ARTICLE_KEYS.items():
+            value = meta.get(key)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                return f"article {article_id!r} has no {key!r} of the right type"
+        for key in ("url", "published", "file"):
+            if not isinstance(meta.get(key), str | None):
+                return f"article {article_id!r} has a {key!r} that is not a string"
+        names = meta.get("names", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            return f"article {article_id!r} has 'names' that are not a list of strings"
+    return None
 
 
 def _read_terms(path: Path, file: str) -> list[str] | None:

@@ -3,10 +3,11 @@
 Layout of the index folder::
 
     CURRENT              name of the snapshot in service (replaced atomically)
-    snap-<time>-<id>/    manifest.json: the articles, the vector spaces, and the live segments
-                         with the rows deleted from each (format 2)
-    segments/            the segments (``index.segments``): passages, FAISS files, sentence,
-                         name and word vectors, each folder written once and never changed
+    snap-<time>-<id>/    manifest.json: the vector spaces, and the live segments with the rows
+                         deleted from each (format 3)
+    segments/            the segments (``index.segments``): passages and their articles' entries,
+                         FAISS files, sentence, name and word vectors, BM25's postings, each
+                         folder written once and never changed
     .build.lock          held while a build writes (one writer at a time)
 
 A build writes its new segment, then a new snapshot under a temporary name, renames it, then
@@ -14,8 +15,11 @@ swaps ``CURRENT``; a build that crashes or is killed leaves ``CURRENT`` pointing
 complete snapshot (a segment it wrote that no snapshot lists is removed by the next build). An
 update adds one segment and marks the old rows of edited or removed articles deleted, so what it
 writes follows the article, not the archive; trailing segments of one size class are merged as
-they accumulate (``MERGE_FACTOR``). A snapshot of format 1 (an older newsbot: one folder with
-every file) is read as one segment; the next build writes it anew.
+they accumulate (``MERGE_FACTOR``). An article's entry (title, url, hash, names) is kept in the
+segment with its passages, so the manifest does not grow with the archive: the live articles are
+those with live rows. A snapshot of format 1 (an older newsbot: one folder with every file) is
+read as one segment, and one of format 2 lists the articles in its manifest; the next build
+writes either anew.
 
 In memory a ``Snapshot`` numbers the live passages of its segments one after another (rows);
 searches run per segment and are merged.
@@ -52,6 +56,7 @@ from index.segments import (
     Segment,
     SegmentError,
     SentenceVectors,
+    articles_problem,
     join_sentences,
     read_segment,
     write_segment,
@@ -59,15 +64,15 @@ from index.segments import (
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
-READS_FORMATS = (1, 2)  # format 1: one folder per snapshot, read as one segment
+FORMAT_VERSION = 3
+# format 1: one folder per snapshot, read as one segment; 2: the articles in the manifest
+READS_FORMATS = (1, 2, 3)
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".build.lock"
 SNAPSHOTS_KEPT = 2  # the one in service and the one before it, for readers that are mid-load
 REBUILD_HINT = "run `newsbot index --full` to rebuild it"
 # A damaged snapshot is never reused by a build, so a plain `newsbot index` rebuilds it.
 CORRUPT_HINT = "run `newsbot index` to rebuild it"
-_ARTICLE_KEYS: dict[str, type] = {"title": str, "hash": str, "passages": int}  # each article's
 
 
 @dataclass(frozen=True)
@@ -163,6 +168,15 @@ class Snapshot:
         return {s["name"]: int(s["dimension"]) for s in self.manifest["spaces"]}
 
     @functools.cached_property
+    def article_meta(self) -> dict[str, dict[str, Any]]:
+        """Article id -> its entry (title, url, published, file, hash, passages, names), for
+        the articles in the index, segment after segment."""
+        if "articles" in self.manifest:  # format 1 or 2
+            articles: dict[str, dict[str, Any]] = self.manifest["articles"]
+            return articles
+        return {key: meta for part in self.parts for key, meta in live_articles(part)}
+
+    @functools.cached_property
     def passages(self) -> tuple[Passage, ...]:
         live: list[Passage] = []
         for part in self.parts:
@@ -204,7 +218,7 @@ class Snapshot:
 
     def info(self) -> IndexInfo:
         return IndexInfo(
-            articles=len(self.manifest["articles"]),
+            articles=len(self.article_meta),
             passages=len(self.passages),
             built_at=self.manifest["built_at"],
             version=self.version,
@@ -225,7 +239,7 @@ class Snapshot:
                 url=meta.get("url"),
                 published=meta.get("published"),
             )
-            for article_id, meta in self.manifest["articles"].items()
+            for article_id, meta in self.article_meta.items()
         )
 
     def paragraph(self, article_id: str, number: int) -> Paragraph | None:
@@ -254,7 +268,7 @@ class Snapshot:
         return pieces
 
     def article_hashes(self) -> dict[str, str]:
-        return {article_id: meta["hash"] for article_id, meta in self.manifest["articles"].items()}
+        return {article_id: meta["hash"] for article_id, meta in self.article_meta.items()}
 
     def vectors(self, space: str, rows: np.ndarray | None = None) -> np.ndarray:
         """The passage vectors of one space at ``rows`` (all of them if None), as a copy."""
@@ -295,9 +309,7 @@ class Snapshot:
     @functools.cached_property
     def _live_names(self) -> np.ndarray:
         """Which of the segments' names (one after another) some article still mentions."""
-        mentioned = {
-            n for meta in self.manifest["articles"].values() for n in meta.get("names", ())
-        }
+        mentioned = {n for meta in self.article_meta.values() for n in meta.get("names", ())}
         every = [name for part in self.parts for name in part.segment.names]
         return np.fromiter((name in mentioned for name in every), dtype=bool, count=len(every))
 
@@ -365,8 +377,21 @@ class Snapshot:
 
     @property
     def is_legacy(self) -> bool:
-        """Whether it is a format-1 snapshot (its folder holds its one segment)."""
-        return any(part.segment.legacy for part in self.parts)
+        """Whether it is a snapshot of an older format (1: its folder holds its one segment;
+        2: its manifest lists the articles), which the next build writes anew."""
+        return int(self.manifest.get("format_version", FORMAT_VERSION)) < FORMAT_VERSION
+
+
+def live_articles(part: Part) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The entries of a part's segment for the articles that still have live rows in it."""
+    segment = part.segment
+    if not len(part.deleted):
+        yield from segment.articles.items()
+        return
+    places = part.to_global
+    for article_id, meta in segment.articles.items():
+        if any(places[row] >= 0 for row in segment.rows_by_article.get(article_id, ())):
+            yield article_id, meta
 
 
 def current_version(index_dir: Path) -> str | None:
@@ -482,19 +507,8 @@ def _manifest_problem(manifest: dict[str, Any]) -> str | None:
             for s in segments
         ):
             return "'segments' is missing or not a list of segments"
-    articles = manifest.get("articles")
-    if not isinstance(articles, dict):
-        return "'articles' is missing or not an object"
-    for article_id, meta in articles.items():
-        if not isinstance(meta, dict):
-            return f"article {article_id!r} is not an object"
-        for key, kind in _ARTICLE_KEYS.items():
-            value = meta.get(key)
-            if not isinstance(value, kind) or isinstance(value, bool):
-                return f"article {article_id!r} has no {key!r} of the right type"
-        for key in ("url", "published", "file"):
-            if not isinstance(meta.get(key), str | None):
-                return f"article {article_id!r} has a {key!r} that is not a string"
+    if manifest["format_version"] < 3:
+        return articles_problem(manifest.get("articles"))
     return None
 
 
@@ -533,6 +547,7 @@ def write_snapshot(
     passages: Sequence[Passage],
     vectors: dict[str, np.ndarray],
     manifest: dict[str, Any],
+    articles: dict[str, dict[str, Any]],
     sentences: dict[str, SentenceVectors] | None = None,
     names: Sequence[str] = (),
     name_vectors: dict[str, np.ndarray] | None = None,
@@ -546,7 +561,8 @@ def write_snapshot(
         passages: the passages, in row order.
         vectors: embedder name -> array of shape (len(passages), dimension).
         sentences: embedder name -> sentence vectors, for the spaces that keep them.
-        manifest: articles and build facts; spaces, segments, counts and format are added here.
+        manifest: the build facts; spaces, segments, counts and format are added here.
+        articles: article id -> its entry (title, url, file, hash, passages, names).
         names: the names the articles mention.
         name_vectors: embedder name -> one vector per name, for the spaces that keep them.
         words: the English words of the passages.
@@ -557,7 +573,15 @@ def write_snapshot(
     """
     remove_abandoned_builds(index_dir)
     segment = write_segment(
-        index_dir, passages, vectors, sentences, names, name_vectors, words, word_vectors
+        index_dir,
+        passages,
+        vectors,
+        sentences,
+        names,
+        name_vectors,
+        words,
+        word_vectors,
+        articles=articles,
     )
     spaces = [{"name": name, "dimension": int(array.shape[1])} for name, array in vectors.items()]
     return commit_snapshot(index_dir, manifest, spaces, (Part(segment),))
@@ -570,7 +594,7 @@ def commit_snapshot(
     parts: Sequence[Part],
 ) -> Snapshot:
     """Write a snapshot of ``parts`` (segments already written) and put it in service
-    atomically; call under ``build_lock``. ``manifest``: the articles and build facts."""
+    atomically; call under ``build_lock``. ``manifest``: the build facts."""
     tmp = index_dir / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
     full_manifest = {
@@ -581,10 +605,9 @@ def commit_snapshot(
             {"name": part.segment.name, "deleted": part.deleted.tolist()} for part in parts
         ],
         "passage_count": sum(len(part.live) for part in parts),
-        "article_count": len(manifest["articles"]),
+        "article_count": sum(1 for part in parts for _ in live_articles(part)),
     }
-    # No indent: json's C encoder writes the manifest of 10,000 articles in ~0.1 s; with an
-    # indent it falls back to the Python one (1.4 s of a one-article update at 100,000 passages).
+    # No indent: json's C encoder is used only without one (the deleted rows can be many).
     (tmp / "manifest.json").write_text(
         json.dumps(full_manifest, ensure_ascii=False), encoding="utf-8"
     )
@@ -650,7 +673,7 @@ def _listed_segments(snapshot: Path) -> frozenset[str]:
 def merge_segments(index_dir: Path, parts: Sequence[Part], spaces: list[dict[str, Any]]) -> Segment:
     """One new segment holding the live passages of ``parts`` (in order), their vectors, and
     the names and words the parts' segments keep; call under ``build_lock``."""
-    view = Snapshot(path=index_dir, manifest={"spaces": spaces, "articles": {}}, parts=tuple(parts))
+    view = Snapshot(path=index_dir, manifest={"spaces": spaces}, parts=tuple(parts))
     rows = np.arange(len(view.passages))
     sentences = {}
     for space in view.spaces:
@@ -668,6 +691,7 @@ def merge_segments(index_dir: Path, parts: Sequence[Part], spaces: list[dict[str
         view.words,
         _present({space: view._terms(space, "word_spaces") for space in view.spaces}),
         Postings.merged([(part.segment.postings, part.to_global) for part in parts]),
+        articles=view.article_meta,
     )
 
 

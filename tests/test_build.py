@@ -194,9 +194,9 @@ def test_index_without_sentence_vectors_gains_them_without_re_embedding_passages
 ) -> None:
     old = engine.retriever.snapshot
     vectors = {name: old.vectors(name) for name in old.spaces}
-    manifest = {k: old.manifest[k] for k in ("built_at", "build_seconds", "articles")}
-    with build_lock(settings.index_dir):
-        write_snapshot(settings.index_dir, old.passages, vectors, manifest)  # as built before
+    manifest = {k: old.manifest[k] for k in ("built_at", "build_seconds")}
+    with build_lock(settings.index_dir):  # as built before
+        write_snapshot(settings.index_dir, old.passages, vectors, manifest, old.article_meta)
     assert load_snapshot(settings.index_dir).sentences(_e5(embedders).name) is None
     assert load_snapshot(settings.index_dir).names == ()
     assert load_snapshot(settings.index_dir).words == ()
@@ -220,8 +220,8 @@ def test_new_article_embeds_only_the_names_and_words_new_to_the_index(
     new_names = set(snapshot.names) - set(old.names)
     assert new_names  # the volcano article names places the seed article does not
     assert report.names_embedded == len(new_names)
-    assert snapshot.manifest["articles"]["volcano"]["names"] == sorted(
-        new_names | (set(snapshot.manifest["articles"]["volcano"]["names"]) & set(old.names))
+    assert snapshot.article_meta["volcano"]["names"] == sorted(
+        new_names | (set(snapshot.article_meta["volcano"]["names"]) & set(old.names))
     )
     assert {"volcano", "evacuated", "grindavik"} <= set(snapshot.words)
     assert report.words_embedded == len(set(snapshot.words) - set(old.words)) > 0
@@ -242,17 +242,17 @@ def test_new_article_embeds_only_the_names_and_words_new_to_the_index(
 def test_names_found_by_an_older_rule_are_found_again_once_without_embedding_passages(
     engine: NewsEngine, settings: Settings, embedders: list[Embedder]
 ) -> None:
-    snapshot = engine.retriever.snapshot
-    manifest = json.loads((snapshot.path / "manifest.json").read_text(encoding="utf-8"))
-    seed = manifest["articles"]["000_93de25b234f683de"]
+    file = engine.retriever.snapshot.parts[0].segment.path / "articles.json"
+    articles = json.loads(file.read_text(encoding="utf-8"))
+    seed = articles["000_93de25b234f683de"]
     assert "last" not in seed["names"]  # "Last week" opens a sentence: no name
     # As an older newsbot wrote it: no rule number, "last" among the names.
     del seed["names_rule"]
     seed["names"] = sorted([*seed["names"], "last"])
-    (snapshot.path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    file.write_text(json.dumps(articles), encoding="utf-8")
     reopened = NewsEngine.open(settings, embedders, build_if_missing=False)
     report = reopened.update_index()
-    rebuilt = reopened.retriever.snapshot.manifest["articles"]["000_93de25b234f683de"]
+    rebuilt = reopened.retriever.snapshot.article_meta["000_93de25b234f683de"]
     assert "last" not in rebuilt["names"]
     assert rebuilt["names_rule"] == NAMES_RULE
     assert report.embedded == report.names_embedded == 0

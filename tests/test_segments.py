@@ -16,8 +16,8 @@ from index.config import Settings
 from index.embedders import Embedder
 from index.engine import NewsEngine
 from index.lexical import BM25Index, tokenize
-from index.segments import SEGMENT_FILE, SEGMENTS_DIR
-from index.store import CURRENT_FILE, Snapshot, load_snapshot
+from index.segments import ARTICLES_FILE, SEGMENT_FILE, SEGMENTS_DIR
+from index.store import CURRENT_FILE, FORMAT_VERSION, Snapshot, load_snapshot
 from tests.articles import BEE_PARAGRAPHS, ERUPTION, ERUPTION_TITLE, VOLCANO, VOLCANO_QUESTION
 from tests.conftest import segment_folders
 
@@ -72,9 +72,15 @@ def test_an_update_writes_one_small_segment_and_leaves_the_old_ones_untouched(
     assert _files(seed.path) == seed_files
     assert report.embedded == 2 * len(embedders)  # the volcano's two paragraphs, nothing else
     assert sorted(p.name for p in snapshot.path.iterdir()) == ["manifest.json"]
+    # The new article's entry is written in its segment; the manifest lists no article.
+    assert list(snapshot.parts[1].segment.articles) == ["volcano"]
+    assert snapshot.parts[1].segment.articles["volcano"]["passages"] == 2
+    assert "articles" not in json.loads((snapshot.path / "manifest.json").read_text("utf-8"))
+    assert list(snapshot.article_meta) == [seed.passages[0].article_id, "volcano"]
     assert _cites(engine, VOLCANO_QUESTION, "volcano")
     assert _cites(engine, "Which bank made GigaChat?", seed.passages[0].article_id)
     reread = load_snapshot(settings.index_dir)
+    assert reread.article_meta == snapshot.article_meta
     assert reread.passages == snapshot.passages
     for space in snapshot.spaces:
         assert np.array_equal(reread.vectors(space), snapshot.vectors(space))
@@ -87,6 +93,7 @@ def test_edits_and_removals_delete_rows_and_drop_segments_left_empty(
     volcano.write_text(VOLCANO, encoding="utf-8")
     engine.update_index()
     first = engine.retriever.snapshot.parts[1].segment.name
+    old_hash = engine.retriever.snapshot.article_meta["volcano"]["hash"]
     volcano.write_text(VOLCANO.replace("Grindavik", "Vogar"), encoding="utf-8")
 
     report = engine.update_index()
@@ -95,6 +102,8 @@ def test_edits_and_removals_delete_rows_and_drop_segments_left_empty(
     snapshot = engine.retriever.snapshot
     assert len(snapshot.parts) == 2
     assert snapshot.parts[1].segment.name != first  # the old volcano rows were all deleted
+    assert snapshot.article_meta["volcano"]["hash"] != old_hash
+    assert snapshot.article_meta["volcano"] == snapshot.parts[1].segment.articles["volcano"]
     assert "Vogar" in engine.ask(VOLCANO_QUESTION).citations[0].text
     assert _all_listed(settings.index_dir)
 
@@ -156,6 +165,9 @@ def test_rows_deleted_inside_a_segment_are_never_served(
     assert part.segment is segment
     assert [segment.passages[row].article_id for row in part.deleted] == ["volcano", "volcano"]
     assert "volcano" not in {p.article_id for p in snapshot.passages}
+    assert "volcano" in segment.articles  # the segment is never changed ...
+    assert "volcano" not in snapshot.article_meta  # ... but no live row is the volcano's
+    assert snapshot.info().articles == 2
     for space in snapshot.spaces:
         query = snapshot.vectors(space)[:1]
         hits = snapshot.search(space, query, len(segment))
@@ -194,6 +206,7 @@ def test_small_segments_are_merged_with_their_vectors(
     assert _cites(engine, VOLCANO_QUESTION, "volcano")
     assert _cites(engine, BEE_QUESTION, "bees")
     assert _cites(engine, FERRY_QUESTION, "ferry")
+    assert list(snapshot.parts[1].segment.articles) == ["volcano", "bees", "ferry"]
     assert _all_listed(settings.index_dir)
     _bm25_as_if_built_afresh(engine)  # the merged postings, put together without tokenising
     reopened = NewsEngine.open(settings, engine.embedders, build_if_missing=False)
@@ -218,8 +231,9 @@ def test_a_format_1_snapshot_is_read_and_the_next_build_rewrites_it_without_embe
     (old / SEGMENT_FILE).unlink()
     for bm25 in old.glob("bm25*"):  # BM25 was tokenised on every load then
         bm25.unlink()
+    (old / ARTICLES_FILE).unlink()  # the manifest listed the articles
     manifest = {k: v for k, v in current.manifest.items() if k != "segments"}
-    manifest.update(format_version=1, spaces=meta["spaces"])
+    manifest.update(format_version=1, spaces=meta["spaces"], articles=current.article_meta)
     (old / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     shutil.rmtree(current.path)
     shutil.rmtree(settings.index_dir / SEGMENTS_DIR)
@@ -240,10 +254,36 @@ def test_a_format_1_snapshot_is_read_and_the_next_build_rewrites_it_without_embe
     assert report.sentences_embedded == report.names_embedded == report.words_embedded == 0
     snapshot = legacy.retriever.snapshot
     assert not snapshot.is_legacy
-    assert snapshot.manifest["format_version"] == 2
+    assert snapshot.manifest["format_version"] == FORMAT_VERSION
+    assert snapshot.article_meta == current.article_meta
     assert snapshot.passages == current.passages
     assert legacy.ask(question).citations[0].paragraph == cited
     assert all(part.segment.stored_postings is not None for part in snapshot.parts)
+
+
+def test_a_format_2_snapshot_lists_its_articles_and_the_next_build_moves_them_to_the_segment(
+    engine: NewsEngine, settings: Settings, embedders: list[Embedder]
+) -> None:
+    """The newsbot before articles.json: segments, and every article in the manifest."""
+    current = engine.retriever.snapshot
+    (current.parts[0].segment.path / ARTICLES_FILE).unlink()
+    manifest = {**current.manifest, "format_version": 2, "articles": current.article_meta}
+    (current.path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+    older = NewsEngine.open(settings, embedders, build_if_missing=False)
+    assert older.retriever.snapshot.is_legacy
+    assert older.retriever.snapshot.article_meta == current.article_meta
+    question = "Which bank made GigaChat?"
+    assert older.ask(question).citations[0].paragraph == engine.ask(question).citations[0].paragraph
+
+    report = older.update_index()
+
+    assert report.embedded == report.names_embedded == report.words_embedded == 0
+    snapshot = older.retriever.snapshot
+    assert snapshot.manifest["format_version"] == FORMAT_VERSION
+    assert "articles" not in snapshot.manifest
+    assert snapshot.parts[0].segment.articles == current.article_meta
+    assert snapshot.info().articles == 1
 
 
 def test_a_reload_reads_only_the_segments_it_does_not_have(

@@ -20,7 +20,9 @@ def test_manifest_and_metadata_are_written_without_pickle(
     snapshot = load_snapshot(settings.index_dir)
     assert sorted(p.name for p in snapshot.path.iterdir()) == ["manifest.json"]
     manifest = json.loads((snapshot.path / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["format_version"] == 2
+    assert manifest["format_version"] == 3
+    assert "articles" not in manifest  # each article's entry is in the segment with its passages
+    assert manifest["article_count"] == 1
     assert manifest["passage_count"] == 10
     assert manifest["spaces"] == [{"name": e.name, "dimension": 384} for e in engine.embedders]
     (listed,) = manifest["segments"]  # the whole seed index, built at once: one segment
@@ -28,6 +30,7 @@ def test_manifest_and_metadata_are_written_without_pickle(
     segment = settings.index_dir / "segments" / listed["name"]
     files = sorted(p.name for p in segment.iterdir())
     assert files == [
+        "articles.json",  # the entries of the articles whose passages the segment holds
         "bm25-words.json",  # BM25's postings: stemmed words, and the rows and counts of each
         "bm25.npz",
         "name-vectors-1.npy",  # ... and a vector per name the articles mention (names.json)
@@ -60,7 +63,9 @@ def test_manifest_and_metadata_are_written_without_pickle(
     assert not {"the", "ai", "19"} & set(words)  # stop words, two letters, digits
     assert words == sorted(words) == list(snapshot.words)
     assert snapshot.word_vectors(engine.embedders[1].name).shape == (len(words), 384)
-    article = manifest["articles"]["000_93de25b234f683de"]
+    articles = json.loads((segment / "articles.json").read_text(encoding="utf-8"))
+    assert articles == snapshot.article_meta
+    article = articles["000_93de25b234f683de"]
     assert article["title"] == "Putin Calls for Russia to Lead the World in AI"
     assert len(article["hash"]) == 40
     first = json.loads((segment / "passages.jsonl").read_text("utf-8").splitlines()[0])
@@ -110,17 +115,15 @@ def test_sentence_vectors_that_disagree_with_the_passages_are_reported(
         load_snapshot(settings.index_dir)
 
 
-def _break_manifest(manifest: dict[str, Any], how: str) -> Any:
-    if how == "a-list":
+def _break(manifest: dict[str, Any], how: str) -> Any:
+    """The manifest (or the segment's articles.json) broken as ``how`` says."""
+    if how in ("a-list", "articles-a-list"):
         return []
     broken = json.loads(json.dumps(manifest))
-    article = next(iter(broken["articles"]))
-    if how == "no-articles":
-        del broken["articles"]
-    elif how == "articles-a-list":
-        broken["articles"] = [article]
-    elif how == "title-a-number":
-        broken["articles"][article]["title"] = 7
+    if how == "title-a-number":
+        broken[next(iter(broken))]["title"] = 7
+    elif how == "names-a-string":
+        broken[next(iter(broken))]["names"] = "putin"
     elif how == "no-built-at":
         del broken["built_at"]
     elif how == "spaces-a-string":
@@ -129,22 +132,32 @@ def _break_manifest(manifest: dict[str, Any], how: str) -> Any:
 
 
 @pytest.mark.parametrize(
-    ("how", "problem"),
+    ("file_name", "how", "problem"),
     [
-        pytest.param("a-list", "is not a JSON object", id="a-list"),
-        pytest.param("no-articles", "'articles' is missing", id="no-articles"),
-        pytest.param("articles-a-list", "'articles' is missing or not an object", id="list"),
-        pytest.param("title-a-number", "has no 'title' of the right type", id="title"),
-        pytest.param("no-built-at", "'built_at' is missing", id="no-built-at"),
-        pytest.param("spaces-a-string", "'spaces' is missing or not a list", id="spaces"),
+        pytest.param("manifest.json", "a-list", "is not a JSON object", id="a-list"),
+        pytest.param("manifest.json", "no-built-at", "'built_at' is missing", id="no-built-at"),
+        pytest.param(
+            "manifest.json", "spaces-a-string", "'spaces' is missing or not a list", id="spaces"
+        ),
+        pytest.param(
+            "articles.json", "articles-a-list", "'articles' is missing or not an object", id="list"
+        ),
+        pytest.param(
+            "articles.json", "title-a-number", "has no 'title' of the right type", id="title"
+        ),
+        pytest.param(
+            "articles.json", "names-a-string", "'names' that are not a list of strings", id="names"
+        ),
     ],
 )
 def test_a_manifest_of_the_wrong_shape_is_one_line_and_the_next_build_rebuilds(
-    engine: NewsEngine, settings: Settings, how: str, problem: str
+    engine: NewsEngine, settings: Settings, file_name: str, how: str, problem: str
 ) -> None:
-    file = load_snapshot(settings.index_dir).path / "manifest.json"
+    snapshot = load_snapshot(settings.index_dir)
+    folder = snapshot.path if file_name == "manifest.json" else snapshot.parts[0].segment.path
+    file = folder / file_name
     manifest = json.loads(file.read_text(encoding="utf-8"))
-    file.write_text(json.dumps(_break_manifest(manifest, how)), encoding="utf-8")
+    file.write_text(json.dumps(_break(manifest, how)), encoding="utf-8")
     with pytest.raises(IndexCorruptError) as caught:
         load_snapshot(settings.index_dir)
     message = str(caught.value)
