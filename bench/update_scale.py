@@ -11,6 +11,10 @@ files).
 
     .venv/bin/python -m bench.update_scale                      # 1,000 / 10,000 / 100,000
     .venv/bin/python -m bench.update_scale --sizes 1000,10000   # quicker
+    .venv/bin/python -m bench.update_scale --repeat 6           # six updates per size
+
+With ``--repeat N`` each size adds N articles one after another and reports the median and the
+range of each time (the machine's speed drifts: the models' share varied 0.7-1.4 s in one day).
 
 With the segmented store an update writes one small segment and a manifest (``written_mb``), so
 what is left to grow with the archive is what the engine does per update over all passages
@@ -100,7 +104,9 @@ def _disk_mb(folder: Path) -> float:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6
 
 
-def measure(size: int, real: list[Embedder], new_article_seed: int) -> dict[str, Any]:
+def measure(
+    size: int, real: list[Embedder], new_article_seed: int, repeat: int = 1
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="newsbot-update-") as tmp:
         articles_dir, index_dir = Path(tmp) / "articles", Path(tmp) / "index"
         write_articles(generate(size // 10), articles_dir)
@@ -116,40 +122,56 @@ def measure(size: int, real: list[Embedder], new_article_seed: int) -> dict[str,
         # keeps the parses of files older than its racy window, so they wait it out first.
         time.sleep(max(0.0, RACY_NS / 1e9 + 0.1 - (time.perf_counter() - written)))
         engine.update_index()
-        # A new story: its paragraphs, with a dateline, are in no article yet (the generator
-        # recombines the same sources, so a bare paragraph may repeat one already indexed).
-        new = generate(1, seed=new_article_seed, prefix="new")[0]
-        dated = tuple(f"REYKJAVIK, day {i}: {text}" for i, text in enumerate(new.passages, 1))
-        write_articles([dataclasses.replace(new, passages=dated)], articles_dir)
-        wall = time.time()
-        started = time.perf_counter()
-        report = engine.update_index()
-        update_s = time.perf_counter() - started
+        runs: list[tuple[float, float]] = []  # (update, models) seconds
+        for number in range(repeat):
+            # A new story: its paragraphs, with a dateline, are in no article yet (the generator
+            # recombines the same sources, so a bare paragraph may repeat one already indexed).
+            new = generate(1, seed=new_article_seed + 1000 * number, prefix=f"new{number}-")[0]
+            dated = tuple(f"REYKJAVIK, day {i}: {text}" for i, text in enumerate(new.passages, 1))
+            write_articles([dataclasses.replace(new, passages=dated)], articles_dir)
+            for embedder in timed:
+                embedder.seconds = 0.0
+            wall = time.time()
+            started = time.perf_counter()
+            report = engine.update_index()
+            runs.append((time.perf_counter() - started, sum(e.seconds for e in timed)))
         written_bytes = sum(
             f.stat().st_size
             for f in index_dir.rglob("*")
             if f.is_file() and f.stat().st_mtime >= wall
         )
-        embed_s = sum(e.seconds for e in timed)
         return {
             "passages": size,
             "vectors": "synthetic (hash of the text); the new article's real",
             "synthetic_build_s": round(synthetic_build_s, 1),
             "reload_s": round(reload_s, 2),
-            "update_s": round(update_s, 2),
-            "embedding_s": round(embed_s, 2),
-            "rest_s": round(update_s - embed_s, 2),
+            "updates": repeat,
+            "update_s": _spread([update for update, _ in runs]),
+            "embedding_s": _spread([models for _, models in runs]),
+            "rest_s": _spread([update - models for update, models in runs]),
             "passages_embedded": report.embedded,
-            "written_mb": round(written_bytes / 1e6, 2),
+            "written_mb": round(written_bytes / 1e6, 2),  # by the last update
             "segments": len(engine.retriever.snapshot.parts),
             "snapshot_mb": round(_disk_mb(index_dir), 1),
             "served_passages": len(engine.retriever.snapshot.passages),
         }
 
 
+def _spread(seconds: list[float]) -> float | dict[str, float]:
+    """One time as it is; several as their median and range."""
+    if len(seconds) == 1:
+        return round(seconds[0], 2)
+    return {
+        "median": round(float(np.median(seconds)), 2),
+        "min": round(min(seconds), 2),
+        "max": round(max(seconds), 2),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="passages, comma-separated")
+    parser.add_argument("--repeat", type=int, default=1, help="updates per size (default 1)")
     options = parser.parse_args(argv)
     real = load_embedders(Settings())
     for embedder in real:  # load the models (torch for passages) before anything is timed
@@ -157,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         embedder.embed_queries(["warm-up"])
     rows = []
     for number, size in enumerate(int(s) for s in options.sizes.split(",")):
-        rows.append(measure(size, real, new_article_seed=100 + number))
+        rows.append(measure(size, real, new_article_seed=100 + number, repeat=options.repeat))
         say(json.dumps(rows[-1]))
     save_results("update-scale.json", rows)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -172,9 +173,11 @@ class ArticleReader:
 
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.max_bytes = max_bytes
-        self._parsed: dict[Path, tuple[FileSignature, list[Article]]] = {}
+        # Keyed by the path as a string: a Path per file, made and hashed, was half the time of
+        # reading an unchanged folder of 10,000 files.
+        self._parsed: dict[str, tuple[FileSignature, list[Article]]] = {}
 
-    def read(self, path: Path, signature: FileSignature) -> list[Article]:
+    def read(self, path: Path | str, signature: FileSignature) -> list[Article]:
         """The articles in ``path``, whose signature was just taken.
 
         Raises:
@@ -185,14 +188,15 @@ class ArticleReader:
                 f"{signature.size:,} bytes, over the {self.max_bytes:,}-byte limit for an article "
                 "(ARTICLE_MAX_BYTES)"
             )
-        known = self._parsed.get(path)
+        key = str(path)
+        known = self._parsed.get(key)
         if known is not None and known[0] == signature:
             return known[1]
-        articles = read_article_file(path)
+        articles = read_article_file(Path(path))
         if time.time_ns() - max(signature.mtime_ns, signature.ctime_ns) > RACY_NS:
             if len(self._parsed) >= PARSED_MAX:
                 self._parsed.clear()
-            self._parsed[path] = (signature, articles)
+            self._parsed[key] = (signature, articles)
         return articles
 
 
@@ -228,15 +232,15 @@ def load_articles(folder: Path, reader: ArticleReader | None = None) -> LoadResu
         )
     reader = reader if reader is not None else ArticleReader()
     articles: dict[str, Article] = {}
+    prefix = os.path.join(folder, "")
     for name, signature in files.items():
-        path = folder / name
         try:
-            for article in reader.read(path, signature):
+            for article in reader.read(prefix + name, signature):
                 if article.article_id in articles:
                     raise ArticleError(f"article id {article.article_id!r} is used twice")
                 articles[article.article_id] = article
         except ArticleError as exc:
-            problems.append(ArticleProblem(path, str(exc)))
+            problems.append(ArticleProblem(folder / name, str(exc)))
     return LoadResult(tuple(articles.values()), tuple(problems))
 
 

@@ -156,7 +156,8 @@ class Retriever:
         vectors = snapshot.name_vectors(multilingual.name) if multilingual else None
         self.names = NameIndex(snapshot.names, vectors)
         vectors = snapshot.word_vectors(multilingual.name) if multilingual else None
-        self.words = WordMap(snapshot.words, vectors, lambda stem: self.lexical.idf(stem) > 0)
+        lexical = self.lexical  # not ``self`` in the lambda: no cycle keeps a retriever alive
+        self.words = WordMap(snapshot.words, vectors, lambda stem: lexical.idf(stem) > 0)
         self._russian_vectors = russian_vectors
         if russian_vectors is None and multilingual is not None:
             self._russian_vectors = WordVectorCache(multilingual.embed_queries)

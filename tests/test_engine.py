@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 
 from index.build import BuildReport
@@ -53,6 +56,26 @@ def test_update_serves_the_new_index_without_reading_it_back(
     assert on_disk.passages == report.snapshot.passages
     for space in on_disk.spaces:
         assert (on_disk.vectors(space) == report.snapshot.vectors(space)).all()
+
+
+def test_a_replaced_index_is_freed_at_once_though_the_collector_never_scans_it(
+    engine: NewsEngine, settings: Settings
+) -> None:
+    # The index served is kept out of the collector's sight (gc.freeze): a snapshot or retriever
+    # in a reference cycle would never be freed, and every update would leak the old index.
+    assert engine.ask("Which bank made GigaChat?").found  # the caches a question fills, too
+    old_snapshot, old_retriever = (
+        weakref.ref(engine.retriever.snapshot),
+        weakref.ref(engine.retriever),
+    )
+    assert gc.get_freeze_count() > 0
+    (settings.articles_dir / "volcano.txt").write_text(VOLCANO, encoding="utf-8")
+
+    engine.update_index()
+
+    assert old_retriever() is None
+    assert old_snapshot() is None
+    assert engine.ask("Which bank made GigaChat?").found
 
 
 def test_index_built_with_other_models_is_refused_with_the_fix(
