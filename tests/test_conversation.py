@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from index.conversation import Turn, leans_on_context
-from index.engine import NewsEngine
+from index.engine import CONTEXT_LENIENCY, NewsEngine
 from index.lexical import tokenize
+
+SEED = "000_93de25b234f683de"
 
 
 @pytest.mark.parametrize(
@@ -48,6 +50,22 @@ def test_a_russian_follow_up_about_an_english_article(seed_engine: NewsEngine) -
     assert answer.found
     assert answer.citations[0].paragraph == 2  # Moscow, on Wednesday
     assert "Wednesday" in answer.text
+
+
+def test_a_follow_up_read_in_context_is_cut_a_little_lower(seed_engine: NewsEngine) -> None:
+    # Read with the previous question, the press-conference paragraph scores a little under the
+    # cut for a question standing alone (two questions' vectors mixed match any passage less
+    # closely): the follow-up is answered, and the same score alone would not be.
+    context = [Turn("whats it actually called", ((SEED, 2),))]
+    retrieval = seed_engine.retrieve("and when is the event itself", context=context)
+    assert retrieval.about
+    best = retrieval.hits[0]
+    cut = retrieval.retriever.min_score("en", "en")
+    assert cut - CONTEXT_LENIENCY <= best.score < cut
+    answer = seed_engine.answer(retrieval)
+    assert answer.found
+    assert answer.citations[0].paragraph == 10
+    assert "December 19" in answer.text
 
 
 def test_a_topic_switch_is_not_dragged_into_the_old_context(seed_engine: NewsEngine) -> None:
