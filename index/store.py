@@ -444,6 +444,14 @@ def _read_snapshot(path: Path, loaded: Snapshot | None) -> Snapshot:
                 raise _corrupt(
                     f"{segment.path} does not hold the spaces of {path / 'manifest.json'}"
                 )
+        if "articles" not in manifest:  # format 3: each segment has its articles' entries
+            for part in parts:
+                missing = part.segment.rows_by_article.keys() - part.segment.articles.keys()
+                if missing:
+                    raise _corrupt(
+                        f"{part.segment.path} has passages of {len(missing)} article(s) its "
+                        f"articles.json does not describe (e.g. {sorted(missing)[0]!r})"
+                    )
         snapshot = Snapshot(path=path, manifest=manifest, parts=parts)
         expected = manifest.get("passage_count", len(snapshot.passages))
         if len(snapshot.passages) != expected:

@@ -131,6 +131,19 @@ def _break(manifest: dict[str, Any], how: str) -> Any:
     return broken
 
 
+def test_a_segment_without_its_articles_entries_is_refused_and_rebuilt(
+    engine: NewsEngine, settings: Settings
+) -> None:
+    segment = load_snapshot(settings.index_dir).parts[0].segment
+    (segment.path / "articles.json").unlink()  # its passages could no longer be cited
+    with pytest.raises(IndexCorruptError, match="articles.json does not describe") as caught:
+        load_snapshot(settings.index_dir)
+    assert str(caught.value).endswith("; run `newsbot index` to rebuild it.")
+    report = NewsEngine(settings, engine.embedders).update_index()
+    assert report.added == ("000_93de25b234f683de",)
+    assert load_snapshot(settings.index_dir).info().articles == 1
+
+
 @pytest.mark.parametrize(
     ("file_name", "how", "problem"),
     [
