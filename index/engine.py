@@ -53,12 +53,21 @@ class Retrieval:
 KIND_PENALTY = 0.06
 
 
-def _is_covered(hit: Hit, query: Query, min_score: float) -> bool:
-    """Whether the best passage answers well enough: its score, less ``KIND_PENALTY`` when it
-    lacks the kind of answer asked for, reaches ``min_score``."""
-    kind = query.facts.asks
-    penalty = KIND_PENALTY if kind and not holds_kind(hit.passage.text, kind) else 0.0
-    return hit.score - penalty >= min_score
+@dataclass(frozen=True)
+class Cut:
+    """How the "not found" cut reads a retrieval (``NewsEngine.cut``), so that thresholds can be
+    tried on stored figures (``eval/sweep.py``) without asking again."""
+
+    unknown: tuple[str, ...]  # names or numbers in the question that no article mentions
+    score: float | None  # the best passage's score, less KIND_PENALTY when it lacks the kind of
+    # answer asked for (no date for "when"); None when nothing was found
+    min_score: float  # the threshold it must reach
+    question_language: str
+    passage_language: str  # the best passage's (the question's when nothing was found)
+
+    @property
+    def answers(self) -> bool:
+        return not self.unknown and self.score is not None and self.score >= self.min_score
 
 
 # A follow-up is read with the previous question: its vector plus CONTEXT_WEIGHT x the previous
@@ -304,20 +313,36 @@ class NewsEngine:
             answer = self._answer(retrieval, top_k)
         return dataclasses.replace(answer, about=retrieval.about) if retrieval.about else answer
 
-    def _answer(self, retrieval: Retrieval, top_k: int | None) -> Answer:
-        query, retriever = retrieval.query, retrieval.retriever
-        unknown = retriever.unknown_names(query, retrieval.hits) + retriever.unknown_numbers(query)
-        if unknown:
-            return Answer(query.text, False, language=query.language, unknown=unknown)
-        hits = retrieval.hits[: top_k or self.settings.top_k]
+    def cut(self, retrieval: Retrieval) -> Cut:
+        """What decides "not found" for a retrieval (see ``answer``)."""
+        with one_thread():
+            return self._cut(retrieval)
+
+    def _cut(self, retrieval: Retrieval) -> Cut:
+        query, retriever, hits = retrieval.query, retrieval.retriever, retrieval.hits
+        unknown = retriever.unknown_names(query, hits) + retriever.unknown_numbers(query)
         passage_language = detect_language(hits[0].passage.text) if hits else query.language
         min_score = self.settings.min_score
         if min_score is None:
             min_score = retriever.min_score(query.language, passage_language)
             if retrieval.about:  # read in the chat's context
                 min_score -= CONTEXT_LENIENCY
-        if not hits or not _is_covered(hits[0], query, min_score):
+        score = None
+        if hits:
+            kind = query.facts.asks
+            lacks = bool(kind and not holds_kind(hits[0].passage.text, kind))
+            score = hits[0].score - (KIND_PENALTY if lacks else 0.0)
+        return Cut(unknown, score, min_score, query.language, passage_language)
+
+    def _answer(self, retrieval: Retrieval, top_k: int | None) -> Answer:
+        query, retriever = retrieval.query, retrieval.retriever
+        cut = self._cut(retrieval)
+        if cut.unknown:
+            return Answer(query.text, False, language=query.language, unknown=cut.unknown)
+        if not cut.answers:
             return Answer(query.text, False, language=query.language)
+        hits = retrieval.hits[: top_k or self.settings.top_k]
+        min_score = cut.min_score
         # Sentences are scored by the question's words they hold (weighted by the index's idf)
         # plus their stored e5 similarity to the question: no model call at answer time. The
         # similarity is what finds the answer to a Russian question in an English passage.

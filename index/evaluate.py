@@ -285,7 +285,7 @@ def run_evaluation(
     if not exclude_gold_article:
         return evaluate(questions, partial(_retrieve_and_answer, engine))
     with tempfile.TemporaryDirectory(prefix="newsbot-eval-") as tmp:
-        engines = _engines_without(settings, engine.embedders, questions, Path(tmp))
+        engines = engines_without(settings, engine.embedders, questions, Path(tmp))
         by_question = {q.question: engines[q.article or ""] for q in questions}
         unanswerable = [dataclasses.replace(q, answers=()) for q in questions]
         return evaluate(
@@ -298,7 +298,7 @@ def _retrieve_and_answer(engine: NewsEngine, question: str) -> tuple[Sequence[Hi
     return retrieval.hits, engine.answer(retrieval)
 
 
-def _engines_without(
+def engines_without(
     settings: Settings, embedders: Sequence[Embedder], questions: Sequence[EvalQuestion], tmp: Path
 ) -> dict[str, NewsEngine]:
     """One engine per gold article, over the articles folder minus that article."""
