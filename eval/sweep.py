@@ -21,21 +21,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-from eval.run_eval import DATA, RUNS, Run, corpus_folder  # noqa: E402
-from index.config import Settings  # noqa: E402
-from index.embedders import Embedder  # noqa: E402
-from index.engine import NewsEngine, load_embedders  # noqa: E402
-from index.evaluate import (  # noqa: E402
+# First: eval.run_eval sets the offline environment before anything loads a model.
+from eval.run_eval import DATA, RUNS, Run, corpus_folder
+from index.config import Settings
+from index.embedders import Embedder
+from index.engine import NewsEngine, load_embedders
+from index.evaluate import (
     MRR_DEPTH,
     EvalQuestion,
     engines_without,

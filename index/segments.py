@@ -154,7 +154,6 @@ class Segment:
     name_spaces: dict[str, np.ndarray] = field(default_factory=dict)
     words: tuple[str, ...] = ()
     word_spaces: dict[str, np.ndarray] = field(default_factory=dict)
-    legacy: bool = False  # a whole snapshot of format 1 (its folder is the snapshot's)
     # Article id -> its entry (``_ARTICLE_KEYS``), for the articles whose passages it holds
     # (empty in a segment of an older newsbot: its snapshot's manifest lists the articles).
     articles: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
@@ -315,7 +314,6 @@ def read_segment(path: Path, spaces: list[dict[str, Any]] | None = None) -> Segm
         OSError, ValueError, KeyError, TypeError, RuntimeError: likewise, from the readers.
     """
     faiss = _faiss()
-    legacy = spaces is not None
     if spaces is None:
         meta = json.loads((path / SEGMENT_FILE).read_text(encoding="utf-8"))
         if not isinstance(meta, dict) or not isinstance(meta.get("spaces"), list):
@@ -355,7 +353,6 @@ def read_segment(path: Path, spaces: list[dict[str, Any]] | None = None) -> Segm
         name_spaces=name_spaces,
         words=tuple(words or ()),
         word_spaces=word_spaces,
-        legacy=legacy,
         stored_postings=Postings.load(path, len(passages)),
         articles=_read_articles(path / ARTICLES_FILE),
     )

@@ -605,7 +605,8 @@ def commit_snapshot(
     atomically; call under ``build_lock``. ``manifest``: the build facts."""
     tmp = index_dir / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
-    full_manifest = {
+    final = index_dir / f"snap-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    full_manifest: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         **manifest,
         "spaces": spaces,
@@ -613,19 +614,20 @@ def commit_snapshot(
             {"name": part.segment.name, "deleted": part.deleted.tolist()} for part in parts
         ],
         "passage_count": sum(len(part.live) for part in parts),
-        "article_count": sum(1 for part in parts for _ in live_articles(part)),
     }
+    snapshot = Snapshot(path=final, manifest=full_manifest, parts=tuple(parts))
+    # Counted from the snapshot served, whose article entries are then made once.
+    full_manifest["article_count"] = len(snapshot.article_meta)
     # No indent: json's C encoder is used only without one (the deleted rows can be many).
     (tmp / "manifest.json").write_text(
         json.dumps(full_manifest, ensure_ascii=False), encoding="utf-8"
     )
     fsync_tree(tmp)
-    final = index_dir / f"snap-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
     tmp.rename(final)
     _LISTED[final] = frozenset(part.segment.name for part in parts)
     atomic_write(index_dir / CURRENT_FILE, final.name + "\n")
     _prune_snapshots(index_dir, keep=final.name)
-    return Snapshot(path=final, manifest=full_manifest, parts=tuple(parts))
+    return snapshot
 
 
 def remove_abandoned_builds(index_dir: Path) -> None:

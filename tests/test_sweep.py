@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from eval.sweep import Record, headlines, question_records, today
 from index.engine import NewsEngine
-from index.evaluate import MRR_DEPTH, Ask, EvalQuestion, evaluate, read_questions
-from index.models import Answer, Hit
+from index.evaluate import EvalQuestion, read_questions, run_evaluation
 
 EVAL = Path(__file__).resolve().parent.parent / "eval"
 
@@ -23,14 +21,6 @@ def _questions() -> list[EvalQuestion]:
     ]
 
 
-def _ask(engine: NewsEngine) -> Ask:
-    def ask(text: str) -> tuple[Sequence[Hit], Answer]:
-        retrieval = engine.retrieve(text, MRR_DEPTH)
-        return retrieval.hits, engine.answer(retrieval)
-
-    return ask
-
-
 @pytest.fixture(scope="module")
 def records(seed_engine: NewsEngine) -> list[Record]:
     return question_records("seed", [(q, seed_engine) for q in _questions()], answerable=None)
@@ -39,7 +29,8 @@ def records(seed_engine: NewsEngine) -> list[Record]:
 def test_at_todays_thresholds_the_sweep_is_what_the_reader_gets(
     seed_engine: NewsEngine, records: list[Record]
 ) -> None:
-    result = evaluate(_questions(), _ask(seed_engine))
+    # What `newsbot eval` measures, through its own engine over the same (unchanged) index.
+    result = run_evaluation(_questions(), seed_engine.settings, seed_engine.embedders)
     swept = headlines(records, today(records))["seed"]
     assert set(today(records)) == {"en-en", "ru-en"}  # English and Russian questions, one story
     for half in ("tune", "report"):
