@@ -12,9 +12,13 @@ files).
     .venv/bin/python -m bench.update_scale                      # 1,000 / 10,000 / 100,000
     .venv/bin/python -m bench.update_scale --sizes 1000,10000   # quicker
     .venv/bin/python -m bench.update_scale --repeat 6           # six updates per size
+    .venv/bin/python -m bench.update_scale --asks 120           # and warm questions at each size
 
 With ``--repeat N`` each size adds N articles one after another and reports the median and the
 range of each time (the machine's speed drifts: the models' share varied 0.7-1.4 s in one day).
+With ``--asks N`` a fresh engine with the real models then answers N reader questions
+(``eval/reader_xquad.jsonl``, half of them Russian) after 5 to warm up, one at a time: what a
+question costs at that size (the answers themselves mean nothing over synthetic vectors).
 
 With the segmented store an update writes one small segment and a manifest (``written_mb``), so
 what is left to grow with the archive is what the engine does per update over all passages
@@ -36,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from bench.corpus import generate, write_articles
-from bench.measure import save_results, say
+from bench.measure import save_results, say, summarize_ms
 from index.articles import RACY_NS
 from index.build import build_index
 from index.config import Settings
@@ -104,8 +108,11 @@ def _disk_mb(folder: Path) -> float:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6
 
 
+READER_QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "reader_xquad.jsonl"
+
+
 def measure(
-    size: int, real: list[Embedder], new_article_seed: int, repeat: int = 1
+    size: int, real: list[Embedder], new_article_seed: int, repeat: int = 1, asks: int = 0
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="newsbot-update-") as tmp:
         articles_dir, index_dir = Path(tmp) / "articles", Path(tmp) / "index"
@@ -140,6 +147,7 @@ def measure(
             for f in index_dir.rglob("*")
             if f.is_file() and f.stat().st_mtime >= wall
         )
+        questions = _warm_asks(NewsEngine(engine.settings, real), asks) if asks else {}
         return {
             "passages": size,
             "vectors": "synthetic (hash of the text); the new article's real",
@@ -154,7 +162,23 @@ def measure(
             "segments": len(engine.retriever.snapshot.parts),
             "snapshot_mb": round(_disk_mb(index_dir), 1),
             "served_passages": len(engine.retriever.snapshot.passages),
+            **questions,
         }
+
+
+def _warm_asks(engine: NewsEngine, asks: int) -> dict[str, Any]:
+    """Latency of ``asks`` reader questions, one at a time, after five to warm up."""
+    engine.reload()
+    lines = READER_QUESTIONS.read_text(encoding="utf-8").splitlines()
+    questions = [json.loads(line)["question"] for line in lines if line.strip()]
+    for question in questions[:5]:
+        engine.ask(question)
+    seconds = []
+    for number in range(asks):
+        started = time.perf_counter()
+        engine.ask(questions[number % len(questions)])
+        seconds.append(time.perf_counter() - started)
+    return {"asks": summarize_ms(seconds)}
 
 
 def _spread(seconds: list[float]) -> float | dict[str, float]:
@@ -172,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="passages, comma-separated")
     parser.add_argument("--repeat", type=int, default=1, help="updates per size (default 1)")
+    parser.add_argument("--asks", type=int, default=0, help="warm questions per size (default 0)")
     options = parser.parse_args(argv)
     real = load_embedders(Settings())
     for embedder in real:  # load the models (torch for passages) before anything is timed
@@ -179,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         embedder.embed_queries(["warm-up"])
     rows = []
     for number, size in enumerate(int(s) for s in options.sizes.split(",")):
-        rows.append(measure(size, real, new_article_seed=100 + number, repeat=options.repeat))
+        rows.append(measure(size, real, 100 + number, repeat=options.repeat, asks=options.asks))
         say(json.dumps(rows[-1]))
     save_results("update-scale.json", rows)
     return 0
